@@ -1,0 +1,43 @@
+import { InputError } from '../errors.ts';
+
+/*
+ * Ids become path segments, so they are checked against a strict ASCII pattern: that refuses
+ * `../../etc`, absolute paths, separators, NUL bytes and look-alike unicode in one rule.
+ */
+export const CASE_ID_PATTERN = /^case-\d{4}-\d{2}-\d{2}(?:-[a-z0-9]+(?:-[a-z0-9]+)*)?$/;
+export const SUSPECT_ID_PATTERN = /^suspect-[1-9]\d?$/;
+export const IMAGE_ID_PATTERN = /^(?:suspect-[1-9]\d?|scene)$/;
+const MAX_ID_LENGTH = 64;
+
+export function isCaseId(value: string): boolean {
+  return value.length <= MAX_ID_LENGTH && CASE_ID_PATTERN.test(value) && isRealDate(value.slice(5, 15));
+}
+
+export function isRealDate(ymd: string): boolean {
+  const d = new Date(`${ymd}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === ymd;
+}
+
+function show(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
+
+export function assertCaseId(value: string, where: { file?: string; field?: string } = {}): string {
+  if (!isCaseId(value)) {
+    throw new InputError(
+      `${show(value)} is not a case id; expected case-YYYY-MM-DD with an optional -suffix of a-z, 0-9 and -`,
+      { field: 'case-id', ...where },
+    );
+  }
+  return value;
+}
+
+export function assertImageId(value: string, where: { file?: string; field?: string } = {}): string {
+  if (!IMAGE_ID_PATTERN.test(value)) {
+    throw new InputError(`${show(value)} is not an image id; expected suspect-N or scene`, {
+      field: 'image',
+      ...where,
+    });
+  }
+  return value;
+}

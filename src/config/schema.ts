@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+/** Default image model (DESIGN.md); the price table below is per model, in USD per image. */
+export const DEFAULT_MODEL = 'gemini-2.5-flash-image';
+
+export const DEFAULT_COST_PER_IMAGE: Record<string, number> = {
+  'gemini-2.5-flash-image': 0.039,
+  'gemini-2.5-flash-image-preview': 0.039,
+  'gemini-3-pro-image-preview': 0.134,
+  placeholder: 0,
+};
+
+/** Fallback price for a model missing from the table: the dearest known, so estimates err high. */
+export const UNKNOWN_MODEL_COST = 0.134;
+
+/*
+ * Every option once, with its default (the seed's numbers). All times are milliseconds.
+ */
+export const configSchema = z
+  .object({
+    timing: z
+      .object({
+        /** Minimum gap between the starts of two requests (not an idle sleep after each image). */
+        delayBetweenImages: z.number().int().nonnegative().default(2000),
+        /** Wait before retrying after a 5xx or unknown error. */
+        delayAfterError: z.number().int().nonnegative().default(5000),
+        /** Wait after a 429 that carries no RetryInfo. */
+        delayAfterRateLimit: z.number().int().nonnegative().default(60000),
+        /** Requests in flight at once. */
+        maxConcurrent: z.number().int().min(1).max(16).default(1),
+        /** Timeout of one request. */
+        requestTimeout: z.number().int().positive().default(120000),
+      })
+      .strict()
+      .prefault({}),
+    retry: z
+      .object({
+        /** Attempts per image, the first included. */
+        maxAttempts: z.number().int().min(1).max(20).default(3),
+        backoffMultiplier: z.number().min(1).default(2),
+        initialDelay: z.number().int().nonnegative().default(1000),
+        maxDelay: z.number().int().nonnegative().default(10000),
+      })
+      .strict()
+      .prefault({}),
+    cost: z
+      .object({
+        /** A batch stops before the request that would pass this many USD (exit 3). */
+        maxCost: z.number().nonnegative().default(5),
+        /** USD per image by model; merged over the built-in table. */
+        costPerImage: z.record(z.string(), z.number().nonnegative()).default({}),
+      })
+      .strict()
+      .prefault({}),
+    rateLimit: z
+      .object({
+        /** Requests started in any 60 s window; unset means only delayBetweenImages limits. */
+        requestsPerMinute: z.number().int().positive().optional(),
+        /** Requests started per day (UTC); the batch stops with exit 3 when reached. */
+        requestsPerDay: z.number().int().positive().optional(),
+      })
+      .strict()
+      .prefault({}),
+    model: z.string().min(1).default(DEFAULT_MODEL),
+    /** gemini when GEMINI_API_KEY is set; the terminal falls back to placeholder without a key. */
+    provider: z.enum(['gemini', 'placeholder']).optional(),
+    apiVersion: z
+      .string()
+      .regex(/^v\d+(?:alpha|beta)?\d*$/)
+      .default('v1beta'),
+    /** Base URL of the Gemini API; GOOGLE_GEMINI_BASE_URL is the SDK's own variable for it. */
+    apiBaseUrl: z.url().optional(),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+export function costPerImage(config: Config, model: string): number {
+  return config.cost.costPerImage[model] ?? DEFAULT_COST_PER_IMAGE[model] ?? UNKNOWN_MODEL_COST;
+}
