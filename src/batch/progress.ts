@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { InputError } from '../errors.ts';
+import { writeJsonAtomic } from '../util/atomic-write.ts';
+import { readJsonFile } from '../util/read-json.ts';
+import { batchOptionsSchema } from './batch-file.ts';
+import type { PlannedImage } from './types.ts';
+
+export const BATCH_ID_PATTERN = /^batch-\d{4}-\d{2}-\d{2}-\d{3,}$/;
+
+const plannedSchema = z.object({
+  type: z.enum(['suspect', 'scene']),
+  caseId: z.string(),
+  suspectId: z.string().optional(),
+  retries: z.number().int().optional(),
+  feedback: z.string().optional(),
+});
+
+const failedSchema = plannedSchema.extend({
+  error: z.string(),
+  errorType: z.string(),
+  reason: z.string().optional(),
+  attempts: z.number().int(),
+  recoverable: z.boolean(),
+});
+
+/**
+ * The seed's progress format (batchId, startTime, completed[], pending[], failed[]) plus what a
+ * resume needs to carry on exactly where the run stopped.
+ */
+export const progressSchema = z.object({
+  batchId: z.string().regex(BATCH_ID_PATTERN),
+  startTime: z.string(),
+  /** Wall-clock ms when the batch was created: images on disk newer than this are this batch's. */
+  createdAtMs: z.number(),
+  updatedAt: z.string().optional(),
+  status: z.enum(['running', 'completed', 'completed_with_failures', 'stopped', 'submitted']),
+  stopReason: z.string().optional(),
+  provider: z.enum(['gemini', 'placeholder']),
+  model: z.string(),
+  mode: z.enum(['sync', 'batch']).default('sync'),
+  options: batchOptionsSchema.default({}),
+  completed: z.array(plannedSchema),
+  pending: z.array(plannedSchema),
+  failed: z.array(failedSchema),
+  costUsd: z.number().default(0),
+  apiCalls: z.number().int().default(0),
+  retries: z.number().int().default(0),
+  rateLimitHits: z.number().int().default(0),
+  elapsedMs: z.number().default(0),
+});
+
+export type Progress = z.infer<typeof progressSchema>;
+export type FailedImage = z.infer<typeof failedSchema>;
+
+export function imageKey(image: Pick<PlannedImage, 'caseId' | 'type' | 'suspectId'>): string {
+  return `${image.caseId}/${imageIdOf(image)}`;
+}
+
+export function imageIdOf(image: Pick<PlannedImage, 'type' | 'suspectId'>): string {
+  return image.type === 'scene' ? 'scene' : (image.suspectId ?? '');
+}
+
+export function progressDir(root: string): string {
+  return join(root, 'reports', 'progress');
+}
+
+export function progressFile(root: string, batchId: string): string {
+  if (!BATCH_ID_PATTERN.test(batchId)) {
+    throw new InputError(`${JSON.stringify(batchId)} is not a batch id; expected batch-YYYY-MM-DD-NNN`, {
+      field: 'resume',
+    });
+  }
+  return join(progressDir(root), `${batchId}.json`);
+}
+
+export async function readProgress(root: string, batchId: string): Promise<Progress> {
+  const file = progressFile(root, batchId);
+  try {
+    return await readJsonFile(file, progressSchema);
+  } catch (error) {
+    if (error instanceof InputError && error.message.endsWith('does not exist')) {
+      throw new InputError(`no batch ${batchId} to resume (${error.message})`, { field: 'resume' });
+    }
+    throw error;
+  }
+}
+
+export function writeProgress(root: string, progress: Progress): Promise<void> {
+  return writeJsonAtomic(progressFile(root, progress.batchId), progress);
+}
+
+/**
+ * Claims the next free id of the day: the full progress file is written aside, then hard-linked
+ * into place, which fails if the name exists. Two runs never share an id, and a crash never
+ * leaves an empty progress file behind.
+ */
+export async function claimBatchId(root: string, now: Date, initial: Omit<Progress, 'batchId'>): Promise<Progress> {
+  const day = now.toISOString().slice(0, 10);
+  const dir = progressDir(root);
+  await mkdir(dir, { recursive: true });
+  const taken = (await readdir(dir)).filter((f) => f.startsWith(`batch-${day}-`) && f.endsWith('.json'));
+  let n = taken.length + 1;
+  const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    for (;;) {
+      const batchId = `batch-${day}-${String(n).padStart(3, '0')}`;
+      const progress: Progress = { batchId, ...initial };
+      await writeFile(tmp, `${JSON.stringify(progress, null, 2)}\n`);
+      try {
+        await link(tmp, join(dir, `${batchId}.json`));
+        return progress;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        n += 1;
+      }
+    }
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}

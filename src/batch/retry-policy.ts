@@ -1,0 +1,68 @@
+import type { Config } from '../config/schema.ts';
+import type { GenerationFailure } from '../providers/types.ts';
+
+/** What the runner does with a failure (DESIGN.md's error table). */
+export type Decision =
+  | { action: 'retry'; delayMs: number; pauseAll: boolean }
+  | { action: 'give-up' }
+  | { action: 'stop-batch'; exitCode: 1 | 3; reason: string };
+
+/** Exponential backoff with the seed's RETRY_CONFIG, plus up to 20% jitter so workers spread out. */
+export function backoff(config: Config, attempt: number, random: () => number = Math.random): number {
+  const { initialDelay, backoffMultiplier, maxDelay } = config.retry;
+  const base = Math.min(initialDelay * backoffMultiplier ** Math.max(0, attempt - 1), maxDelay);
+  return Math.round(base * (1 + 0.2 * random()));
+}
+
+/**
+ * 429s that carry no daily quota are the server pacing us, not the image failing, so they have a
+ * budget of their own instead of eating the image's attempts.
+ */
+export const MAX_RATE_LIMIT_RETRIES = 10;
+
+/**
+ * `attempt` counts the failed attempts so far for this image, 429s excluded (1 after the first
+ * failure); `rateLimited` counts its 429s; `maxAttempts` is this image's budget.
+ */
+export function decide(
+  failure: GenerationFailure,
+  counts: { attempt: number; rateLimited: number },
+  maxAttempts: number,
+  config: Config,
+  random?: () => number,
+): Decision {
+  switch (failure.errorType) {
+    case 'auth':
+      return { action: 'stop-batch', exitCode: 1, reason: `authentication failed (${failure.message})` };
+    case 'billing':
+      return { action: 'stop-batch', exitCode: 1, reason: `billing problem (${failure.message})` };
+    case 'validation':
+      return { action: 'give-up' };
+    case 'rate_limit':
+      if (failure.dailyQuota) {
+        return { action: 'stop-batch', exitCode: 3, reason: 'the daily request quota is exhausted' };
+      }
+      if (counts.rateLimited > MAX_RATE_LIMIT_RETRIES) return { action: 'give-up' };
+      return {
+        action: 'retry',
+        delayMs: failure.retryAfterMs ?? config.timing.delayAfterRateLimit,
+        pauseAll: true,
+      };
+    case 'api_error':
+    case 'unknown':
+      if (counts.attempt >= maxAttempts) return { action: 'give-up' };
+      return {
+        action: 'retry',
+        delayMs: Math.max(config.timing.delayAfterError, backoff(config, counts.attempt, random)),
+        pauseAll: false,
+      };
+    case 'network':
+      if (counts.attempt >= maxAttempts) return { action: 'give-up' };
+      return { action: 'retry', delayMs: backoff(config, counts.attempt, random), pauseAll: false };
+  }
+}
+
+/** A failure that a later `--resume` may fix (the seed's `recoverable`). */
+export function isRecoverable(failure: GenerationFailure): boolean {
+  return failure.errorType !== 'validation';
+}

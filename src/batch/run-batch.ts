@@ -1,0 +1,192 @@
+import { costPerImage as priceOf, type Config } from '../config/schema.ts';
+import { InputError, InputErrors } from '../errors.ts';
+import { createProvider } from '../providers/index.ts';
+import type { ImageProvider, ProviderName } from '../providers/types.ts';
+import { type Clock, systemClock } from '../util/clock.ts';
+import type { BatchOptions } from './batch-file.ts';
+import type { BatchEvents } from './events.ts';
+import { type Plan, type PlanSource, resolvePlan, wantedImages } from './plan.ts';
+import { claimBatchId, type Progress, readProgress } from './progress.ts';
+import { executeBatch, type ImageCheck } from './runner.ts';
+import type { BatchSummary, PlannedImage } from './types.ts';
+
+export interface ProviderChoice {
+  /** Explicit choice; when absent: gemini with a key, else `fallback` decides. */
+  provider?: ProviderName;
+  apiKey?: string;
+  /** The terminal falls back to placeholder without a key; the actions never do. */
+  allowFallback: boolean;
+  warn?: (message: string) => void;
+}
+
+/** Picks and builds the provider (DESIGN.md's provider choice). */
+export function chooseProvider(config: Config, choice: ProviderChoice): ImageProvider {
+  let name = choice.provider ?? config.provider;
+  if (!name) {
+    if (choice.apiKey) name = 'gemini';
+    else if (choice.allowFallback) {
+      choice.warn?.(
+        'GEMINI_API_KEY is not set: using the offline placeholder provider. Its images are marked as placeholders and the scan will list them as still to generate.',
+      );
+      name = 'placeholder';
+    } else {
+      throw new InputError('GEMINI_API_KEY is not set; pass gemini-api-key, or provider: placeholder on purpose', {
+        field: 'provider',
+      });
+    }
+  }
+  const model = name === 'placeholder' ? 'placeholder' : config.model;
+  return createProvider({
+    provider: name,
+    ...(choice.apiKey ? { apiKey: choice.apiKey } : {}),
+    model,
+    apiVersion: config.apiVersion,
+    ...(config.apiBaseUrl ? { baseUrl: config.apiBaseUrl } : {}),
+    timeoutMs: config.timing.requestTimeout,
+    costPerImage: name === 'placeholder' ? 0 : priceOf(config, model),
+  });
+}
+
+export interface PlanRequest {
+  root: string;
+  config: Config;
+  source: PlanSource;
+  force: boolean;
+  provider: ImageProvider;
+  /** The user named the cap (--max-cost): run up to it and stop with exit 3 instead of refusing. */
+  explicitMaxCost?: boolean;
+}
+
+export interface PlannedBatch extends Plan {
+  estimatedCostUsd: number;
+}
+
+/**
+ * Pre-flight: every case, suspect and prompt of the plan checked before the first request, every
+ * problem listed at once (InputErrors, exit 2).
+ */
+export async function planBatch(request: PlanRequest): Promise<PlannedBatch> {
+  const { root, config, source } = request;
+  let wanted: { images: PlannedImage[]; options: BatchOptions };
+  try {
+    wanted = await wantedImages(root, source);
+  } catch (error) {
+    if (error instanceof InputError) throw new InputErrors([error]);
+    throw error;
+  }
+  const resolved = await resolvePlan(root, wanted.images, {
+    force: request.force,
+    ...(source.kind === 'batch-file' ? { source: source.path } : {}),
+  });
+  const problems = [...resolved.problems];
+  const estimatedCostUsd = resolved.items.length * request.provider.costPerImage;
+  if (!request.explicitMaxCost && estimatedCostUsd > config.cost.maxCost + 1e-9) {
+    problems.push(
+      new InputError(
+        `${resolved.items.length} image(s) would cost about $${estimatedCostUsd.toFixed(2)}, over cost.maxCost $${config.cost.maxCost.toFixed(2)}; pass --max-cost to spend up to a cap and resume the rest later`,
+        { field: 'maxCost' },
+      ),
+    );
+  }
+  if (problems.length) throw new InputErrors(problems);
+  return { items: resolved.items, skipped: resolved.skipped, options: wanted.options, estimatedCostUsd };
+}
+
+export interface RunRequest {
+  root: string;
+  config: Config;
+  provider: ImageProvider;
+  /** A new batch from this source, or… */
+  source?: PlanSource;
+  /** …continue this one. */
+  resume?: string;
+  force?: boolean;
+  explicitMaxCost?: boolean;
+  clock?: Clock;
+  events?: BatchEvents;
+  signal?: AbortSignal;
+  check?: ImageCheck;
+  /** Called with the claimed batch id before the first request (actions publish it early). */
+  onBatchId?: (batchId: string) => void;
+}
+
+/** Nothing to do: no batch is created, no file written. */
+export interface EmptyRun {
+  batchId: null;
+  skipped: number;
+}
+
+/** Plans (or reloads), claims a batch id and executes. The one entry point of every face. */
+export async function runBatch(request: RunRequest): Promise<BatchSummary | EmptyRun> {
+  const { root, config, provider } = request;
+  const clock = request.clock ?? systemClock;
+  let progress: Progress;
+  let items: Plan['items'];
+  if (request.resume) {
+    progress = await readProgress(root, request.resume);
+    const retryable = progress.failed.filter((f) => f.recoverable || request.force);
+    const images: PlannedImage[] = [...progress.pending, ...retryable].map((p) => {
+      const out: PlannedImage = { type: p.type, caseId: p.caseId };
+      if (p.suspectId) out.suspectId = p.suspectId;
+      if (p.retries !== undefined) out.retries = p.retries;
+      if (p.feedback !== undefined) out.feedback = p.feedback;
+      return out;
+    });
+    const resolved = await resolvePlan(root, images, { force: true });
+    if (resolved.problems.length) throw new InputErrors(resolved.problems);
+    items = resolved.items;
+    for (const f of retryable) {
+      const at = progress.failed.indexOf(f);
+      progress.failed.splice(at, 1);
+      progress.pending.push(f);
+    }
+  } else {
+    if (!request.source) throw new InputError('nothing to do: give a case id, a batch file or --resume');
+    const plan = await planBatch({
+      root,
+      config,
+      source: request.source,
+      force: request.force ?? false,
+      provider,
+      ...(request.explicitMaxCost ? { explicitMaxCost: true } : {}),
+    });
+    if (plan.items.length === 0) return { batchId: null, skipped: plan.skipped.length };
+    const strip = ({ type, caseId, suspectId, retries, feedback }: PlannedImage): PlannedImage => ({
+      type,
+      caseId,
+      ...(suspectId ? { suspectId } : {}),
+      ...(retries !== undefined ? { retries } : {}),
+      ...(feedback !== undefined ? { feedback } : {}),
+    });
+    progress = await claimBatchId(root, new Date(clock.now()), {
+      startTime: new Date(clock.now()).toISOString(),
+      createdAtMs: Date.now(),
+      status: 'running',
+      provider: provider.name,
+      model: provider.model,
+      mode: 'sync',
+      options: plan.options,
+      completed: [],
+      pending: plan.items.map(strip),
+      failed: [],
+      costUsd: 0,
+      apiCalls: 0,
+      retries: 0,
+      rateLimitHits: 0,
+      elapsedMs: 0,
+    });
+    items = plan.items;
+  }
+  request.onBatchId?.(progress.batchId);
+  return executeBatch({
+    root,
+    config,
+    provider,
+    progress,
+    items,
+    clock,
+    ...(request.events ? { events: request.events } : {}),
+    ...(request.signal ? { signal: request.signal } : {}),
+    ...(request.check ? { check: request.check } : {}),
+  });
+}

@@ -1,0 +1,422 @@
+import type { Config } from '../config/schema.ts';
+import type { GenerationFailure, ImageProvider } from '../providers/types.ts';
+import { type Clock, systemClock } from '../util/clock.ts';
+import { BatchLog, logFile } from './batch-log.ts';
+import { errorReportFile, recommendations, writeErrorReport } from './error-report.ts';
+import type { BatchEvents } from './events.ts';
+import { StartLimiter } from './limiter.ts';
+import type { PlanItem } from './plan.ts';
+import { type FailedImage, imageKey, type Progress, progressFile, writeProgress } from './progress.ts';
+import { decide, isRecoverable } from './retry-policy.ts';
+import { adoptOrphan, saveImage } from './save-image.ts';
+import type { BatchMetrics, BatchSummary, FailureRecord, PlannedImage } from './types.ts';
+
+/** Checks a fresh image before it is saved; returns the names of failed checks (empty = good). */
+export type ImageCheck = (item: PlanItem, bytes: Uint8Array) => Promise<string[]> | string[];
+
+export interface ExecuteOptions {
+  root: string;
+  config: Config;
+  provider: ImageProvider;
+  progress: Progress;
+  items: PlanItem[];
+  clock?: Clock;
+  events?: BatchEvents;
+  /** Aborts the run (Ctrl-C): nothing new starts, in-flight requests end, the rest stays pending. */
+  signal?: AbortSignal;
+  check?: ImageCheck;
+  /** Requests already started today by earlier runs (for rateLimit.requestsPerDay). */
+  startedToday?: number;
+  /** How a user resumes this batch, for logs and recommendations. */
+  resumeCommand?: string;
+}
+
+interface Stop {
+  exitCode: 1 | 3;
+  reason: string;
+}
+
+function strip(item: PlanItem): PlannedImage {
+  const out: PlannedImage = { type: item.type, caseId: item.caseId };
+  if (item.suspectId) out.suspectId = item.suspectId;
+  if (item.retries !== undefined) out.retries = item.retries;
+  if (item.feedback !== undefined) out.feedback = item.feedback;
+  return out;
+}
+
+/**
+ * Runs the items of a claimed batch under the limiter and the retry policy, saving each image
+ * and the progress file as it finishes. Safe to call again on the same progress (resume).
+ */
+export async function executeBatch(options: ExecuteOptions): Promise<BatchSummary> {
+  const { root, config, provider, progress, items } = options;
+  const clock = options.clock ?? systemClock;
+  const events = options.events ?? {};
+  const batchId = progress.batchId;
+  const resumeCommand =
+    options.resumeCommand ?? `npx tsx scripts/batch-generate-images.ts --resume ${batchId}`;
+  const log = new BatchLog(logFile(root, batchId), events.log);
+  const say = (level: string, message: string) => log.write(clock.now(), batchId, level, message);
+
+  const timing = {
+    ...config.timing,
+    ...(progress.options.delay !== undefined ? { delayBetweenImages: progress.options.delay } : {}),
+    ...(progress.options.maxConcurrent !== undefined ? { maxConcurrent: progress.options.maxConcurrent } : {}),
+  };
+  const stopOnError = progress.options.stopOnError ?? false;
+  // The offline placeholder has no API to protect, so it is not paced.
+  const paced = provider.name !== 'placeholder';
+  const limiter = new StartLimiter(
+    paced
+      ? {
+          minGapMs: timing.delayBetweenImages,
+          ...(config.rateLimit.requestsPerMinute ? { requestsPerMinute: config.rateLimit.requestsPerMinute } : {}),
+          ...(config.rateLimit.requestsPerDay ? { requestsPerDay: config.rateLimit.requestsPerDay } : {}),
+          startedToday: options.startedToday ?? 0,
+        }
+      : { minGapMs: 0 },
+    clock,
+  );
+
+  const multiCase = new Set(items.map((i) => i.caseId)).size > 1;
+  const label = (item: PlannedImage) => (multiCase ? imageKey(item) : (item.suspectId ?? 'scene'));
+  const started = clock.now();
+  const elapsedBefore = progress.elapsedMs;
+  const total = progress.completed.length + progress.pending.length + progress.failed.length;
+  const generated: BatchSummary['generated'] = [];
+  const failuresThisRun: FailureRecord[] = [];
+  let stop: Stop | undefined;
+  let dailyQuotaHit = false;
+  let costCapHit = false;
+  let reservedCost = 0;
+  let persistChain: Promise<void> = Promise.resolve();
+
+  // Progress writes are chained so a slower write can never land after a newer one.
+  const persist = () => {
+    progress.updatedAt = new Date(clock.now()).toISOString();
+    progress.elapsedMs = elapsedBefore + (clock.now() - started);
+    const snapshot = structuredClone(progress);
+    persistChain = persistChain.then(() => writeProgress(root, snapshot));
+    return persistChain;
+  };
+  const removeFrom = (list: PlannedImage[], item: PlannedImage) => {
+    const key = imageKey(item);
+    const at = list.findIndex((p) => imageKey(p) === key);
+    if (at >= 0) list.splice(at, 1);
+  };
+  const halt = (next: Stop) => {
+    if (stop) return;
+    stop = next;
+    say('STOPPED', `${next.reason}; ${progress.pending.length} image(s) left pending. ${resumeCommand}`);
+    events.stopped?.(next.reason);
+  };
+
+  progress.status = 'running';
+  say(
+    'START',
+    `${items.length} image(s) to generate (${total} in batch) with ${provider.name}/${provider.model}, ` +
+      `maxConcurrent ${timing.maxConcurrent}, delay ${timing.delayBetweenImages}ms`,
+  );
+  events.start?.({ batchId, total, done: progress.completed.length, toDo: items.length });
+
+  // After a crash, images finished before the progress file said so are adopted, not re-requested.
+  const todo: PlanItem[] = [];
+  for (const item of items) {
+    const adopted = await adoptOrphan(
+      root,
+      item.caseId,
+      item.imageId,
+      progress.createdAtMs,
+      { provider: provider.name, model: provider.model, costUsd: provider.costPerImage },
+      {
+        batchId,
+        promptHash: item.promptHash,
+        attempts: 1,
+        generatedAt: new Date(clock.now()).toISOString(),
+        mode: 'sync',
+        quality: [],
+      },
+    );
+    if (adopted) {
+      removeFrom(progress.pending, item);
+      removeFrom(progress.failed, item);
+      progress.completed.push(strip(item));
+      progress.costUsd += provider.costPerImage;
+      say('RECOVERED', `${label(item)} was finished before the interruption (${adopted})`);
+    } else {
+      todo.push(item);
+    }
+  }
+  await persist();
+
+  const fail = async (item: PlanItem, failure: GenerationFailure, attempts: number) => {
+    const record: FailureRecord = {
+      type: item.type,
+      caseId: item.caseId,
+      ...(item.suspectId ? { suspectId: item.suspectId } : {}),
+      error: failure.message,
+      errorType: failure.errorType,
+      reason: failure.reason,
+      attempts,
+      recoverable: isRecoverable(failure),
+    };
+    failuresThisRun.push(record);
+    removeFrom(progress.pending, item);
+    removeFrom(progress.failed, item);
+    const failed: FailedImage = { ...strip(item), ...record };
+    progress.failed.push(failed);
+    say('ERROR', `${label(item)} failed after ${attempts} attempt(s): ${failure.errorType} - ${failure.message}`);
+    events.imageFailed?.(item, failure);
+    await persist();
+  };
+
+  const processItem = async (item: PlanItem) => {
+    const maxAttempts = item.retries ?? config.retry.maxAttempts;
+    let requests = 0;
+    let failedAttempts = 0;
+    let rateLimited = 0;
+    let lastQuality: string[] = [];
+    for (;;) {
+      if (stop || options.signal?.aborted) return;
+      if (progress.costUsd + reservedCost + provider.costPerImage > config.cost.maxCost + 1e-9) {
+        costCapHit = true;
+        halt({ exitCode: 3, reason: `the cost cap of $${config.cost.maxCost.toFixed(2)} would be passed` });
+        return;
+      }
+      reservedCost += provider.costPerImage;
+      const got = await limiter.acquire(options.signal);
+      if (!got) {
+        reservedCost -= provider.costPerImage;
+        if (limiter.dayExhausted()) {
+          dailyQuotaHit = true;
+          halt({ exitCode: 3, reason: `rateLimit.requestsPerDay (${config.rateLimit.requestsPerDay}) is reached` });
+        }
+        return;
+      }
+      if (stop || options.signal?.aborted) {
+        reservedCost -= provider.costPerImage;
+        return;
+      }
+      requests += 1;
+      progress.apiCalls += 1;
+      events.imageStart?.(item, requests);
+      const result = await provider.generate({
+        kind: item.type,
+        caseId: item.caseId,
+        imageId: item.imageId,
+        prompt: item.prompt,
+        aspectRatio: item.aspectRatio,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      reservedCost -= provider.costPerImage;
+      let failure: GenerationFailure | undefined;
+      if (result.ok) {
+        lastQuality = options.check ? await options.check(item, result.bytes) : [];
+        if (lastQuality.length === 0 || failedAttempts + 1 >= maxAttempts) {
+          const saved = await saveImage(root, item.caseId, item.imageId, result, {
+            batchId,
+            promptHash: item.promptHash,
+            attempts: requests,
+            generatedAt: new Date(clock.now()).toISOString(),
+            mode: 'sync',
+            quality: lastQuality,
+          });
+          if (lastQuality.length > 0) {
+            // Kept so a person can judge it, but recorded as a failure: the checks never passed.
+            progress.costUsd += result.costUsd;
+            await fail(
+              item,
+              {
+                ok: false,
+                errorType: 'validation',
+                reason: 'quality',
+                message: `failed quality checks: ${lastQuality.join(', ')}`,
+              },
+              requests,
+            );
+            return;
+          }
+          removeFrom(progress.pending, item);
+          removeFrom(progress.failed, item);
+          progress.completed.push(strip(item));
+          progress.costUsd += result.costUsd;
+          generated.push({
+            caseId: item.caseId,
+            imageId: item.imageId,
+            file: saved.file,
+            costUsd: result.costUsd,
+            attempts: requests,
+          });
+          const done = progress.completed.length;
+          const pct = total ? Math.round((done / total) * 100) : 100;
+          say('PROGRESS', `${done}/${total} (${pct}%) - ${label(item)} complete`);
+          events.imageDone?.(item, { done, total });
+          await persist();
+          return;
+        }
+        progress.costUsd += result.costUsd;
+        failure = {
+          ok: false,
+          errorType: 'validation',
+          reason: 'quality',
+          message: `failed quality checks: ${lastQuality.join(', ')}`,
+        };
+      } else {
+        failure = result;
+      }
+      if (options.signal?.aborted) return;
+      if (failure.errorType === 'rate_limit') {
+        rateLimited += 1;
+        progress.rateLimitHits += 1;
+        if (!failure.dailyQuota) limiter.learnFromRateLimit();
+      } else {
+        failedAttempts += 1;
+      }
+      const decision = decide(failure, { attempt: failedAttempts, rateLimited }, maxAttempts, config);
+      if (decision.action === 'retry') {
+        progress.retries += 1;
+        const seconds = (decision.delayMs / 1000).toFixed(1);
+        if (failure.errorType === 'rate_limit') {
+          const why = failure.retryAfterMs !== undefined ? 'server retryDelay' : 'delayAfterRateLimit';
+          say('RATE_LIMIT', `${label(item)} rate limited; all requests wait ${seconds}s (${why})`);
+        } else {
+          say(
+            'RETRY',
+            `${label(item)} attempt ${failedAttempts + 1}/${maxAttempts} in ${seconds}s after ${failure.errorType}: ${failure.message}`,
+          );
+        }
+        events.imageRetry?.(item, failure, decision.delayMs);
+        if (decision.pauseAll) limiter.pauseUntil(clock.now() + decision.delayMs);
+        else await clock.sleep(decision.delayMs, options.signal);
+        continue;
+      }
+      if (decision.action === 'stop-batch') {
+        if (failure.dailyQuota) {
+          dailyQuotaHit = true;
+          say('RATE_LIMIT', `${label(item)}: ${failure.message}`);
+        } else {
+          await fail(item, failure, requests);
+        }
+        halt({ exitCode: decision.exitCode, reason: decision.reason });
+        return;
+      }
+      await fail(item, failure, requests);
+      if (stopOnError) halt({ exitCode: 3, reason: `stopOnError is set and ${label(item)} failed` });
+      return;
+    }
+  };
+
+  const queue = [...todo];
+  const worker = async () => {
+    for (let item = queue.shift(); item; item = queue.shift()) {
+      if (stop || options.signal?.aborted) return;
+      await processItem(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(timing.maxConcurrent, Math.max(1, queue.length)) }, worker));
+  if (!stop && options.signal?.aborted) halt({ exitCode: 3, reason: 'interrupted' });
+
+  // Outcome.
+  const failedCount = progress.failed.length;
+  const pending = progress.pending.length;
+  let exitCode: 0 | 1 | 3;
+  let status: BatchSummary['status'];
+  if (stop) {
+    exitCode = stop.exitCode;
+    status = 'stopped';
+  } else if (failedCount > 0 || pending > 0) {
+    exitCode = 1;
+    status = 'completed_with_failures';
+  } else {
+    exitCode = 0;
+    status = 'completed';
+  }
+  progress.status = status;
+  if (stop) progress.stopReason = stop.reason;
+  else delete progress.stopReason;
+  await persist();
+
+  const metrics = computeMetrics(progress, generated.length, total);
+  const allFailures: FailureRecord[] = progress.failed.map((f) => ({
+    type: f.type,
+    caseId: f.caseId,
+    ...(f.suspectId ? { suspectId: f.suspectId } : {}),
+    error: f.error,
+    errorType: f.errorType as FailureRecord['errorType'],
+    reason: (f.reason ?? 'unknown') as FailureRecord['reason'],
+    attempts: f.attempts,
+    recoverable: f.recoverable,
+  }));
+  const errorReport = await writeErrorReport(root, {
+    batchId,
+    generatedAt: new Date(clock.now()).toISOString(),
+    status,
+    ...(stop ? { stopReason: stop.reason } : {}),
+    provider: provider.name,
+    model: provider.model,
+    mode: progress.mode,
+    summary: { total, successful: progress.completed.length, failed: failedCount, pending },
+    failures: allFailures,
+    recommendations: recommendations({
+      batchId,
+      failures: allFailures,
+      metrics,
+      ...(stop ? { stopReason: stop.reason } : {}),
+      dailyQuotaHit,
+      costCapHit,
+      maxCost: config.cost.maxCost,
+      resumeCommand,
+    }),
+    metrics,
+  });
+  say(
+    'COMPLETE',
+    `${progress.completed.length}/${total} generated, ${failedCount} failed, ${pending} pending, ` +
+      `$${progress.costUsd.toFixed(3)} spent, ${progress.apiCalls} API calls (${status})`,
+  );
+  await log.flush();
+  const summary: BatchSummary = {
+    batchId,
+    status,
+    ...(stop ? { stopReason: stop.reason } : {}),
+    exitCode,
+    provider: provider.name,
+    model: provider.model,
+    total,
+    successful: progress.completed.length,
+    failed: failedCount,
+    pending,
+    costUsd: round(progress.costUsd),
+    metrics,
+    generated,
+    failures: failuresThisRun,
+    progressFile: progressFile(root, batchId),
+    errorReportFile: errorReport || errorReportFile(root, batchId),
+    logFile: log.file,
+  };
+  events.finish?.(summary);
+  return summary;
+}
+
+function round(usd: number): number {
+  return Math.round(usd * 10_000) / 10_000;
+}
+
+export function computeMetrics(progress: Progress, generatedThisRun: number, total: number): BatchMetrics {
+  const successful = progress.completed.length;
+  return {
+    totalImages: total,
+    successful,
+    failed: progress.failed.length,
+    skipped: 0,
+    pending: progress.pending.length,
+    totalTimeMs: Math.round(progress.elapsedMs),
+    averageTimePerImageMs: successful ? Math.round(progress.elapsedMs / successful) : 0,
+    apiCalls: progress.apiCalls,
+    retries: progress.retries,
+    retryRate: progress.apiCalls ? round(progress.retries / progress.apiCalls) : 0,
+    rateLimitHits: progress.rateLimitHits,
+    estimatedCostUsd: round(progress.costUsd),
+    ...(generatedThisRun >= 0 ? {} : {}),
+  };
+}

@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { updateManifest } from '../cases/manifest-store.ts';
+import { EXTENSION_FOR_MIME, imageFile } from '../cases/paths.ts';
+import type { ManifestEntry } from '../cases/schema.ts';
+import { verifyImage } from '../images/inspect.ts';
+import type { GeneratedImage, ImageMimeType } from '../providers/types.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
+
+export interface SaveMeta {
+  batchId: string;
+  promptHash: string;
+  attempts: number;
+  generatedAt: string;
+  mode: 'sync' | 'batch';
+  quality: string[];
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Image first, manifest second, both atomic: a crash in between leaves a finished image the
+ * manifest does not know yet, which `adoptOrphan` recognises on resume instead of paying again.
+ */
+export async function saveImage(
+  root: string,
+  caseId: string,
+  imageId: string,
+  image: GeneratedImage,
+  meta: SaveMeta,
+): Promise<{ file: string; entry: ManifestEntry }> {
+  const path = imageFile(root, caseId, imageId, image.mimeType);
+  await writeFileAtomic(path, image.bytes);
+  const entry: ManifestEntry = {
+    file: path.slice(path.lastIndexOf('/') + 1),
+    sha256: sha256(image.bytes),
+    bytes: image.bytes.byteLength,
+    width: image.width,
+    height: image.height,
+    mimeType: image.mimeType,
+    provider: image.provider,
+    model: image.model,
+    promptHash: meta.promptHash,
+    generatedAt: meta.generatedAt,
+    batchId: meta.batchId,
+    attempts: meta.attempts,
+    costUsd: image.costUsd,
+    mode: meta.mode,
+    quality: meta.quality,
+    review: { status: 'pending', by: null, at: null, pullRequest: null, feedback: null },
+  };
+  await updateManifest(root, caseId, (m) => {
+    m.images[imageId] = entry;
+  });
+  // An image regenerated in another format replaces the old file.
+  for (const mime of Object.keys(EXTENSION_FOR_MIME) as ImageMimeType[]) {
+    if (mime !== image.mimeType) await rm(imageFile(root, caseId, imageId, mime), { force: true });
+  }
+  return { file: relative(root, path), entry };
+}
+
+/**
+ * After a crash: an image file written since the batch started (by mtime) that the manifest does
+ * not list as this batch's is a finished image of this batch; record it rather than request it again.
+ */
+export async function adoptOrphan(
+  root: string,
+  caseId: string,
+  imageId: string,
+  since: number,
+  base: Omit<GeneratedImage, 'bytes' | 'mimeType' | 'width' | 'height' | 'ok'>,
+  meta: SaveMeta,
+): Promise<string | null> {
+  for (const mime of Object.keys(EXTENSION_FOR_MIME) as ImageMimeType[]) {
+    const path = imageFile(root, caseId, imageId, mime);
+    const info = await stat(path).catch(() => null);
+    if (!info || info.mtimeMs < since) continue;
+    const bytes = new Uint8Array(await readFile(path));
+    const check = verifyImage(bytes);
+    if (!check.ok || check.header.mimeType !== mime) continue;
+    await saveImage(root, caseId, imageId, { ok: true, bytes, ...check.header, ...base }, meta);
+    return relative(root, path);
+  }
+  return null;
+}

@@ -1,0 +1,122 @@
+import type { ConfigInput } from '../config/schema.ts';
+import { loadConfig } from '../config/load-config.ts';
+import type { PlanSource, ImageType } from '../batch/plan.ts';
+import { chooseProvider, planBatch, runBatch } from '../batch/run-batch.ts';
+import { ExitCode, InputError } from '../errors.ts';
+import { missingImages } from '../scan/missing.ts';
+import { type Output, terminalEvents } from './terminal-reporter.ts';
+
+export interface BatchGenerateArgs {
+  caseId?: string;
+  type?: string;
+  batchFile?: string;
+  resume?: string;
+  force?: boolean;
+  scanAll?: boolean;
+  fix?: boolean;
+  estimateOnly?: boolean;
+  maxCost?: number;
+  provider?: string;
+  model?: string;
+  config?: string;
+  json?: boolean;
+  apiBaseUrl?: string;
+}
+
+const TYPES: readonly ImageType[] = ['all', 'suspects', 'scene'];
+
+async function sourceOf(root: string, args: BatchGenerateArgs): Promise<PlanSource | undefined> {
+  const given = [args.caseId, args.batchFile, args.resume, args.scanAll].filter(Boolean).length;
+  if (given !== 1) {
+    throw new InputError('give exactly one of --case-id, --batch-file, --resume or --scan-all (see --help)', {
+      field: 'arguments',
+    });
+  }
+  if (args.resume) return undefined;
+  if (args.batchFile) return { kind: 'batch-file', path: args.batchFile };
+  if (args.scanAll) return { kind: 'images', images: await missingImages(root) };
+  const type = (args.type ?? 'all') as ImageType;
+  if (!TYPES.includes(type)) {
+    throw new InputError(`${JSON.stringify(args.type)} is not a type; use all, suspects or scene`, { field: '--type' });
+  }
+  return { kind: 'case', caseId: args.caseId ?? '', type };
+}
+
+/** The seed's batch command. Returns the exit code; never prints the API key. */
+export async function batchGenerate(
+  root: string,
+  args: BatchGenerateArgs,
+  output: Output,
+  env: NodeJS.ProcessEnv = process.env,
+  signal?: AbortSignal,
+): Promise<number> {
+  if (args.provider !== undefined && args.provider !== 'gemini' && args.provider !== 'placeholder') {
+    throw new InputError(`${JSON.stringify(args.provider)} is not a provider; use gemini or placeholder`, {
+      field: '--provider',
+    });
+  }
+  const overrides: ConfigInput = {
+    ...(args.model ? { model: args.model } : {}),
+    ...(args.provider ? { provider: args.provider as 'gemini' | 'placeholder' } : {}),
+    ...(args.apiBaseUrl ? { apiBaseUrl: args.apiBaseUrl } : {}),
+    ...(args.maxCost !== undefined ? { cost: { maxCost: args.maxCost } } : {}),
+  };
+  const config = await loadConfig(root, args.config, overrides);
+  const source = await sourceOf(root, args);
+  const apiKey = env.GEMINI_API_KEY?.trim() || undefined;
+  const provider = chooseProvider(config, { ...(apiKey ? { apiKey } : {}), allowFallback: true, warn: output.err });
+  const explicitMaxCost = args.maxCost !== undefined;
+
+  if (args.estimateOnly || (args.scanAll && !args.fix)) {
+    if (!source) throw new InputError('--estimate-only needs a new plan, not --resume', { field: '--estimate-only' });
+    const plan = await planBatch({ root, config, source, force: args.force ?? false, provider, explicitMaxCost });
+    const estimate = {
+      images: plan.items.length,
+      skipped: plan.skipped.length,
+      provider: provider.name,
+      model: provider.model,
+      costPerImage: provider.costPerImage,
+      estimatedCostUsd: Math.round(plan.estimatedCostUsd * 10_000) / 10_000,
+      maxCost: config.cost.maxCost,
+      images_list: plan.items.map((i) => i.key),
+    };
+    if (args.json) output.out(JSON.stringify(estimate, null, 2));
+    else {
+      output.out(
+        `${estimate.images} image(s) to generate (${estimate.skipped} already present) with ${provider.name}/${provider.model}: about $${estimate.estimatedCostUsd.toFixed(2)} (cap $${config.cost.maxCost.toFixed(2)})`,
+      );
+      for (const key of estimate.images_list) output.out(`  ${key}`);
+    }
+    return ExitCode.ok;
+  }
+
+  const events = terminalEvents(output, args.json ?? false);
+  const result = await runBatch({
+    root,
+    config,
+    provider,
+    ...(source ? { source } : {}),
+    ...(args.resume ? { resume: args.resume } : {}),
+    force: args.force ?? false,
+    explicitMaxCost,
+    events,
+    ...(signal ? { signal } : {}),
+  });
+  if (result.batchId === null) {
+    const message = `Nothing to generate: ${result.skipped} image(s) already present (use --force to regenerate).`;
+    if (args.json) output.out(JSON.stringify({ batchId: null, total: 0, skipped: result.skipped, exitCode: 0 }));
+    else output.out(message);
+    return ExitCode.ok;
+  }
+  if (args.json) {
+    output.out(JSON.stringify(result, null, 2));
+  } else {
+    output.out(
+      `${result.batchId}: ${result.successful}/${result.total} done, ${result.failed} failed, ${result.pending} pending, $${result.costUsd.toFixed(3)}` +
+        (result.stopReason ? ` (stopped: ${result.stopReason})` : ''),
+    );
+    output.out(`Report: ${result.errorReportFile}`);
+    if (result.exitCode !== 0) output.out(`Resume: npx tsx scripts/batch-generate-images.ts --resume ${result.batchId}`);
+  }
+  return result.exitCode;
+}

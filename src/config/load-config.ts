@@ -1,0 +1,44 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from '../errors.ts';
+import { fieldPath, readJsonFile } from '../util/read-json.ts';
+import { type Config, type ConfigInput, configSchema } from './schema.ts';
+
+export const CONFIG_FILE = 'lineup.config.json';
+
+/** Deep enough for our two-level config: section objects merge, scalars replace. */
+function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    const prev = out[key];
+    out[key] =
+      value && typeof value === 'object' && !Array.isArray(value) && prev && typeof prev === 'object'
+        ? merge(prev as Record<string, unknown>, value as Record<string, unknown>)
+        : value;
+  }
+  return out;
+}
+
+/**
+ * Defaults, then `lineup.config.json` at the root (or `path`), then `overrides` (command-line
+ * flags or action inputs). A malformed file is an InputError naming the file and field.
+ */
+export async function loadConfig(root: string, path?: string, overrides: ConfigInput = {}): Promise<Config> {
+  const file = path ?? join(root, CONFIG_FILE);
+  let fromFile: Record<string, unknown> = {};
+  const exists = await access(file).then(
+    () => true,
+    () => false,
+  );
+  if (exists || path) fromFile = (await readJsonFile(file, configSchema)) as Record<string, unknown>;
+  const result = configSchema.safeParse(merge(fromFile, overrides as Record<string, unknown>));
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new InputError(issue?.message ?? 'is not valid', {
+      file: 'options',
+      field: fieldPath(issue?.path ?? []),
+    });
+  }
+  return result.data;
+}
