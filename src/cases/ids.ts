@@ -1,4 +1,5 @@
 import { InputError } from '../errors.ts';
+import { showString } from '../util/read-json.ts';
 
 /*
  * Ids become path segments, so they are checked against a strict ASCII pattern: that refuses
@@ -18,9 +19,7 @@ export function isRealDate(ymd: string): boolean {
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === ymd;
 }
 
-function show(value: string): string {
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-}
+const show = showString;
 
 export function assertCaseId(value: string, where: { file?: string; field?: string } = {}): string {
   if (!isCaseId(value)) {
