@@ -12,7 +12,9 @@ function usd(value: string): number {
 }
 
 const program = new Command('batch-generate-images')
-  .description('Generate the suspect and scene images of one or more cases, under the rate limits, resumably.')
+  .description(
+    'Generate the suspect and scene images of one or more cases, under the rate limits, resumably.',
+  )
   .option('--case-id <id>', 'the case to generate, e.g. case-2025-01-19')
   .option('--type <type>', 'all | suspects | scene (with --case-id)', 'all')
   .option('--batch-file <file>', "a batch file in the seed's format: images[] and options")

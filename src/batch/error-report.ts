@@ -61,14 +61,18 @@ export function recommendations(facts: ReportFacts): string[] {
       `${f.caseId}/${f.suspectId ?? 'scene'} was blocked by the safety filter: soften its description in cases/${f.caseId}/case.json, then regenerate it with --force.`,
     );
   }
-  const empty = facts.failures.filter((f) => ['no_image', 'text_only', 'undecodable_image'].includes(f.reason));
+  const empty = facts.failures.filter((f) =>
+    ['no_image', 'text_only', 'undecodable_image'].includes(f.reason),
+  );
   if (empty.length) {
     out.push(
       `${empty.length} image(s) came back without a usable image: rerun them; if it repeats, make the prompt more concrete.`,
     );
   }
   if (facts.failures.some((f) => f.reason === 'quality')) {
-    out.push('Some images failed the quality checks every time: look at them with scripts/preview-images.ts.');
+    out.push(
+      'Some images failed the quality checks every time: look at them with scripts/preview-images.ts.',
+    );
   }
   if (facts.failures.some((f) => f.reason === 'timeout')) {
     out.push('Requests timed out: raise timing.requestTimeout, or resume later when the API is less busy.');
@@ -80,7 +84,9 @@ export function recommendations(facts: ReportFacts): string[] {
     out.push('The API answered with server errors (5xx) after every retry: resume later.');
   }
   if (facts.costCapHit) {
-    out.push(`The cost cap of $${facts.maxCost.toFixed(2)} was reached: raise --max-cost or resume on another day.`);
+    out.push(
+      `The cost cap of $${facts.maxCost.toFixed(2)} was reached: raise --max-cost or resume on another day.`,
+    );
   }
   if (facts.metrics.pending > 0 || facts.failures.some((f) => f.recoverable)) {
     out.push(`Resume what is left with: ${facts.resumeCommand}`);

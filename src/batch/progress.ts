@@ -97,7 +97,11 @@ export function writeProgress(root: string, progress: Progress): Promise<void> {
  * into place, which fails if the name exists. Two runs never share an id, and a crash never
  * leaves an empty progress file behind.
  */
-export async function claimBatchId(root: string, now: Date, initial: Omit<Progress, 'batchId'>): Promise<Progress> {
+export async function claimBatchId(
+  root: string,
+  now: Date,
+  initial: Omit<Progress, 'batchId'>,
+): Promise<Progress> {
   const day = now.toISOString().slice(0, 10);
   const dir = progressDir(root);
   await mkdir(dir, { recursive: true });

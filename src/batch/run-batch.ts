@@ -1,4 +1,4 @@
-import { costPerImage as priceOf, type Config } from '../config/schema.ts';
+import { type Config, costPerImage as priceOf } from '../config/schema.ts';
 import { InputError, InputErrors } from '../errors.ts';
 import { createProvider } from '../providers/index.ts';
 import type { ImageProvider, ProviderName } from '../providers/types.ts';
@@ -30,9 +30,12 @@ export function chooseProvider(config: Config, choice: ProviderChoice): ImagePro
       );
       name = 'placeholder';
     } else {
-      throw new InputError('GEMINI_API_KEY is not set; pass gemini-api-key, or provider: placeholder on purpose', {
-        field: 'provider',
-      });
+      throw new InputError(
+        'GEMINI_API_KEY is not set; pass gemini-api-key, or provider: placeholder on purpose',
+        {
+          field: 'provider',
+        },
+      );
     }
   }
   const model = name === 'placeholder' ? 'placeholder' : config.model;

@@ -61,7 +61,9 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
   const timing = {
     ...config.timing,
     ...(progress.options.delay !== undefined ? { delayBetweenImages: progress.options.delay } : {}),
-    ...(progress.options.maxConcurrent !== undefined ? { maxConcurrent: progress.options.maxConcurrent } : {}),
+    ...(progress.options.maxConcurrent !== undefined
+      ? { maxConcurrent: progress.options.maxConcurrent }
+      : {}),
   };
   const stopOnError = progress.options.stopOnError ?? false;
   // The offline placeholder has no API to protect, so it is not paced.
@@ -70,7 +72,9 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
     paced
       ? {
           minGapMs: timing.delayBetweenImages,
-          ...(config.rateLimit.requestsPerMinute ? { requestsPerMinute: config.rateLimit.requestsPerMinute } : {}),
+          ...(config.rateLimit.requestsPerMinute
+            ? { requestsPerMinute: config.rateLimit.requestsPerMinute }
+            : {}),
           ...(config.rateLimit.requestsPerDay ? { requestsPerDay: config.rateLimit.requestsPerDay } : {}),
           startedToday: options.startedToday ?? 0,
         }
@@ -165,7 +169,10 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
     removeFrom(progress.failed, item);
     const failed: FailedImage = { ...strip(item), ...record };
     progress.failed.push(failed);
-    say('ERROR', `${label(item)} failed after ${attempts} attempt(s): ${failure.errorType} - ${failure.message}`);
+    say(
+      'ERROR',
+      `${label(item)} failed after ${attempts} attempt(s): ${failure.errorType} - ${failure.message}`,
+    );
     events.imageFailed?.(item, failure);
     await persist();
   };
@@ -189,7 +196,10 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
         reservedCost -= provider.costPerImage;
         if (limiter.dayExhausted()) {
           dailyQuotaHit = true;
-          halt({ exitCode: 3, reason: `rateLimit.requestsPerDay (${config.rateLimit.requestsPerDay}) is reached` });
+          halt({
+            exitCode: 3,
+            reason: `rateLimit.requestsPerDay (${config.rateLimit.requestsPerDay}) is reached`,
+          });
         }
         return;
       }
@@ -313,7 +323,9 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
       await processItem(item);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(timing.maxConcurrent, Math.max(1, queue.length)) }, worker));
+  await Promise.all(
+    Array.from({ length: Math.min(timing.maxConcurrent, Math.max(1, queue.length)) }, worker),
+  );
   if (!stop && options.signal?.aborted) halt({ exitCode: 3, reason: 'interrupted' });
 
   // Outcome.

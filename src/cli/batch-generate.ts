@@ -1,7 +1,7 @@
-import type { ConfigInput } from '../config/schema.ts';
-import { loadConfig } from '../config/load-config.ts';
-import type { PlanSource, ImageType } from '../batch/plan.ts';
+import type { ImageType, PlanSource } from '../batch/plan.ts';
 import { chooseProvider, planBatch, runBatch } from '../batch/run-batch.ts';
+import { loadConfig } from '../config/load-config.ts';
+import type { ConfigInput } from '../config/schema.ts';
 import { ExitCode, InputError } from '../errors.ts';
 import { missingImages } from '../scan/missing.ts';
 import { type Output, terminalEvents } from './terminal-reporter.ts';
@@ -37,7 +37,9 @@ async function sourceOf(root: string, args: BatchGenerateArgs): Promise<PlanSour
   if (args.scanAll) return { kind: 'images', images: await missingImages(root) };
   const type = (args.type ?? 'all') as ImageType;
   if (!TYPES.includes(type)) {
-    throw new InputError(`${JSON.stringify(args.type)} is not a type; use all, suspects or scene`, { field: '--type' });
+    throw new InputError(`${JSON.stringify(args.type)} is not a type; use all, suspects or scene`, {
+      field: '--type',
+    });
   }
   return { kind: 'case', caseId: args.caseId ?? '', type };
 }
@@ -64,12 +66,24 @@ export async function batchGenerate(
   const config = await loadConfig(root, args.config, overrides);
   const source = await sourceOf(root, args);
   const apiKey = env.GEMINI_API_KEY?.trim() || undefined;
-  const provider = chooseProvider(config, { ...(apiKey ? { apiKey } : {}), allowFallback: true, warn: output.err });
+  const provider = chooseProvider(config, {
+    ...(apiKey ? { apiKey } : {}),
+    allowFallback: true,
+    warn: output.err,
+  });
   const explicitMaxCost = args.maxCost !== undefined;
 
   if (args.estimateOnly || (args.scanAll && !args.fix)) {
-    if (!source) throw new InputError('--estimate-only needs a new plan, not --resume', { field: '--estimate-only' });
-    const plan = await planBatch({ root, config, source, force: args.force ?? false, provider, explicitMaxCost });
+    if (!source)
+      throw new InputError('--estimate-only needs a new plan, not --resume', { field: '--estimate-only' });
+    const plan = await planBatch({
+      root,
+      config,
+      source,
+      force: args.force ?? false,
+      provider,
+      explicitMaxCost,
+    });
     const estimate = {
       images: plan.items.length,
       skipped: plan.skipped.length,
@@ -104,7 +118,8 @@ export async function batchGenerate(
   });
   if (result.batchId === null) {
     const message = `Nothing to generate: ${result.skipped} image(s) already present (use --force to regenerate).`;
-    if (args.json) output.out(JSON.stringify({ batchId: null, total: 0, skipped: result.skipped, exitCode: 0 }));
+    if (args.json)
+      output.out(JSON.stringify({ batchId: null, total: 0, skipped: result.skipped, exitCode: 0 }));
     else output.out(message);
     return ExitCode.ok;
   }
@@ -116,7 +131,8 @@ export async function batchGenerate(
         (result.stopReason ? ` (stopped: ${result.stopReason})` : ''),
     );
     output.out(`Report: ${result.errorReportFile}`);
-    if (result.exitCode !== 0) output.out(`Resume: npx tsx scripts/batch-generate-images.ts --resume ${result.batchId}`);
+    if (result.exitCode !== 0)
+      output.out(`Resume: npx tsx scripts/batch-generate-images.ts --resume ${result.batchId}`);
   }
   return result.exitCode;
 }

@@ -22,7 +22,8 @@ export function terminalEvents(output: Output, quiet: boolean): BatchEvents {
   if (!output.isTTY) return { log: (line) => output.out(line) };
   const bar = new cliProgress.SingleBar(
     {
-      format: ' {bar} {value}/{total} {percentage}% | {image} | elapsed {duration_formatted} | ETA {eta_formatted}',
+      format:
+        ' {bar} {value}/{total} {percentage}% | {image} | elapsed {duration_formatted} | ETA {eta_formatted}',
       hideCursor: true,
       etaBuffer: 5,
       clearOnComplete: false,

@@ -1,0 +1,140 @@
+import { type GenerateContentResponse, GoogleGenAI, Modality } from '@google/genai';
+import { verifyImage } from '../images/inspect.ts';
+import { classifyError, cleanMessage } from './classify-error.ts';
+import type { GenerationFailure, GenerationResult, ImageProvider, ImageRequest } from './types.ts';
+
+export interface GeminiProviderOptions {
+  apiKey: string;
+  model: string;
+  apiVersion: string;
+  /** Undefined → the SDK's own GOOGLE_GEMINI_BASE_URL, else Google's endpoint. */
+  baseUrl?: string | undefined;
+  timeoutMs: number;
+  costPerImage: number;
+}
+
+// Finish reasons that mean the model refused, as opposed to simply not producing an image.
+const BLOCKED_FINISH = new Set([
+  'SAFETY',
+  'IMAGE_SAFETY',
+  'PROHIBITED_CONTENT',
+  'IMAGE_PROHIBITED_CONTENT',
+  'BLOCKLIST',
+  'SPII',
+  'RECITATION',
+  'IMAGE_RECITATION',
+]);
+
+const TEXT_SNIPPET_CHARS = 120;
+
+export function createGeminiProvider(o: GeminiProviderOptions): ImageProvider {
+  const client = new GoogleGenAI({
+    apiKey: o.apiKey,
+    apiVersion: o.apiVersion,
+    // No retryOptions: the runner owns retry policy and honours RetryInfo, the SDK's retries do not.
+    httpOptions: o.baseUrl ? { baseUrl: o.baseUrl } : {},
+  });
+  const scrub = (text: string) => cleanMessage(text, o.apiKey);
+
+  function fail(
+    errorType: GenerationFailure['errorType'],
+    reason: GenerationFailure['reason'],
+    message: string,
+  ): GenerationFailure {
+    return { ok: false, errorType, reason, message: scrub(message) };
+  }
+
+  function interpret(response: GenerateContentResponse): GenerationResult {
+    const blockReason = response.promptFeedback?.blockReason;
+    if (blockReason) {
+      const detail = response.promptFeedback?.blockReasonMessage;
+      return fail(
+        'validation',
+        'prompt_blocked',
+        `prompt blocked: ${blockReason}${detail ? ` (${detail})` : ''}`,
+      );
+    }
+    const candidate = response.candidates?.[0];
+    // Thought parts hold the model's interim drafts; only the final image counts.
+    const parts = (candidate?.content?.parts ?? []).filter((p) => !p.thought);
+    const imagePart = parts.find((p) => p.inlineData?.data && p.inlineData.mimeType?.startsWith('image/'));
+    const finishReason = candidate?.finishReason ? String(candidate.finishReason) : undefined;
+    const finishMessage = candidate?.finishMessage ? ` (${candidate.finishMessage})` : '';
+
+    if (imagePart?.inlineData?.data) {
+      const bytes = new Uint8Array(Buffer.from(imagePart.inlineData.data, 'base64'));
+      const checked = verifyImage(bytes);
+      if (!checked.ok) {
+        return fail(
+          'validation',
+          'undecodable_image',
+          `reply's ${imagePart.inlineData.mimeType} is not a decodable image: ${checked.reason}`,
+        );
+      }
+      const declared = imagePart.inlineData.mimeType;
+      if (declared && declared !== checked.header.mimeType) {
+        return fail(
+          'validation',
+          'undecodable_image',
+          `reply says ${declared} but the bytes are ${checked.header.mimeType}`,
+        );
+      }
+      return {
+        ok: true,
+        bytes,
+        mimeType: checked.header.mimeType,
+        width: checked.header.width,
+        height: checked.header.height,
+        provider: 'gemini',
+        model: o.model,
+        costUsd: o.costPerImage,
+      };
+    }
+
+    if (finishReason && BLOCKED_FINISH.has(finishReason)) {
+      return fail('validation', 'image_blocked', `image blocked: ${finishReason}${finishMessage}`);
+    }
+    if (finishReason === 'NO_IMAGE') {
+      return fail('validation', 'no_image', `no image in reply: NO_IMAGE${finishMessage}`);
+    }
+    const text = parts
+      .map((p) => p.text ?? '')
+      .join(' ')
+      .trim();
+    if (text) {
+      const snippet = text.length > TEXT_SNIPPET_CHARS ? `${text.slice(0, TEXT_SNIPPET_CHARS)}…` : text;
+      return fail('validation', 'text_only', `reply holds only text: "${snippet}"`);
+    }
+    const why = candidate ? `finishReason ${finishReason ?? 'none'}${finishMessage}` : 'no candidates';
+    return fail('validation', 'no_image', `no image in reply: ${why}`);
+  }
+
+  return {
+    name: 'gemini',
+    model: o.model,
+    costPerImage: o.costPerImage,
+    async generate(request: ImageRequest): Promise<GenerationResult> {
+      const timeout = AbortSignal.timeout(o.timeoutMs);
+      const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+      try {
+        const response = await client.models.generateContent({
+          model: o.model,
+          contents: request.prompt,
+          config: {
+            responseModalities: [Modality.IMAGE],
+            imageConfig: { aspectRatio: request.aspectRatio },
+            abortSignal: signal,
+          },
+        });
+        return interpret(response);
+      } catch (error) {
+        return classifyError(error, {
+          apiKey: o.apiKey,
+          timedOut: timeout.aborted,
+          callerAborted: request.signal?.aborted ?? false,
+          timeoutMs: o.timeoutMs,
+        });
+      }
+    },
+  };
+}

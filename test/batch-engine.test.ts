@@ -1,0 +1,310 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { readManifest } from '../src/cases/manifest-store.ts';
+import { VirtualClock } from '../src/util/clock.ts';
+import { caseAll, imagesPath, progressOf, readJson, runAgainstFake, TEST_KEY } from './support/engine.ts';
+import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
+import { makeTempRoot } from './support/temp-root.ts';
+
+let fake: FakeGemini;
+let root: string;
+
+beforeEach(async () => {
+  fake = await startFakeGemini();
+  root = await makeTempRoot();
+});
+afterEach(async () => {
+  await fake.close();
+});
+
+describe('a clean run', () => {
+  test('generates every image, records the manifest, progress, log and report', async () => {
+    const { summary, lines } = await runAgainstFake(root, fake, { source: caseAll() });
+    expect(summary.exitCode).toBe(0);
+    expect(summary.successful).toBe(4);
+    expect(fake.requests).toHaveLength(4);
+    expect(fake.requests[0]?.path).toBe('/v1beta/models/gemini-2.5-flash-image:generateContent');
+    expect((await readdir(imagesPath(root))).sort()).toEqual([
+      'manifest.json',
+      'scene.png',
+      'suspect-1.png',
+      'suspect-2.png',
+      'suspect-3.png',
+    ]);
+    const manifest = await readManifest(root, 'case-2025-01-19');
+    const entry = manifest.images['suspect-2'];
+    expect(entry).toMatchObject({
+      provider: 'gemini',
+      model: 'gemini-2.5-flash-image',
+      batchId: summary.batchId,
+      attempts: 1,
+      costUsd: 0.039,
+      width: 864,
+      height: 1184,
+      review: { status: 'pending' },
+    });
+    expect(manifest.images.scene).toMatchObject({ width: 1344, height: 768 });
+    const progress = await progressOf(root, summary.batchId);
+    expect(progress.completed).toHaveLength(4);
+    expect(progress.pending).toHaveLength(0);
+    expect(summary.batchId).toMatch(/^batch-2025-01-19-001$/);
+    expect(lines).toContain(
+      `2025-01-19T10:00:00Z [${summary.batchId}] PROGRESS: 1/4 (25%) - suspect-1 complete`,
+    );
+    const log = await readFile(summary.logFile, 'utf8');
+    expect(log.trim().split('\n')).toEqual(lines);
+    const report = (await readJson(summary.errorReportFile)) as Record<string, unknown>;
+    expect(report).toMatchObject({ summary: { total: 4, successful: 4, failed: 0 }, failures: [] });
+    expect(report.metrics).toMatchObject({ apiCalls: 4, retryRate: 0, estimatedCostUsd: 0.156 });
+  });
+
+  test('delayBetweenImages spaces the starts of requests, it is not a sleep after each image', async () => {
+    const { clock } = await runAgainstFake(root, fake, { source: caseAll() });
+    // Four starts at 0, 2000, 4000, 6000: three gaps, no sleep after the last image.
+    expect(clock.now() - Date.UTC(2025, 0, 19, 10)).toBe(6000);
+  });
+
+  test('images already present are skipped unless forced', async () => {
+    await runAgainstFake(root, fake, { source: caseAll() });
+    await expect(runAgainstFake(root, fake, { source: caseAll() })).rejects.toThrow('nothing was planned');
+    const forced = await runAgainstFake(root, fake, { source: caseAll(), force: true });
+    expect(forced.summary.successful).toBe(4);
+    expect(fake.requests).toHaveLength(8);
+  });
+});
+
+describe('the error table', () => {
+  test('429 with RetryInfo waits the server retryDelay, then succeeds', async () => {
+    fake.enqueue({ kind: 'rate-limit', retryDelaySec: 37 });
+    const { summary, clock, lines } = await runAgainstFake(root, fake, { source: caseAll() });
+    expect(summary.exitCode).toBe(0);
+    expect(fake.requests).toHaveLength(5);
+    expect(
+      lines.some((l) =>
+        l.includes('RATE_LIMIT: suspect-1 rate limited; all requests wait 37.0s (server retryDelay)'),
+      ),
+    ).toBe(true);
+    // The retry of suspect-1 started 37 s after the refused request.
+    expect(clock.now() - Date.UTC(2025, 0, 19, 10)).toBeGreaterThanOrEqual(37_000 + 6000);
+    expect(summary.metrics.rateLimitHits).toBe(1);
+  });
+
+  test('429 without RetryInfo waits delayAfterRateLimit', async () => {
+    fake.enqueue({ kind: 'rate-limit' });
+    const { summary, clock } = await runAgainstFake(root, fake, { source: caseAll() });
+    expect(summary.exitCode).toBe(0);
+    expect(clock.now() - Date.UTC(2025, 0, 19, 10)).toBeGreaterThanOrEqual(60_000 + 6000);
+  });
+
+  test('a daily-quota 429 stops the batch at once with exit 3, the rest pending', async () => {
+    fake.enqueue({ kind: 'image' }, { kind: 'rate-limit', daily: true, retryDelaySec: 30 });
+    const { summary } = await runAgainstFake(root, fake, { source: caseAll() });
+    expect(summary.exitCode).toBe(3);
+    expect(summary.status).toBe('stopped');
+    expect(fake.requests).toHaveLength(2);
+    expect(summary.successful).toBe(1);
+    expect(summary.pending).toBe(3);
+    const report = (await readJson(summary.errorReportFile)) as { recommendations: string[] };
+    expect(report.recommendations.join('\n')).toMatch(/daily request quota/);
+    expect(report.recommendations.join('\n')).toContain(`--resume ${summary.batchId}`);
+  });
+
+  test('503 then success: retried after delayAfterError, attempts recorded', async () => {
+    fake.enqueue({ kind: 'status', status: 503 });
+    const { summary, clock, lines } = await runAgainstFake(root, fake, { source: caseAll() });
+    expect(summary.exitCode).toBe(0);
+    expect(fake.requests).toHaveLength(5);
+    expect(clock.sleeps.some((ms) => ms >= 5000)).toBe(true);
+    expect(lines.some((l) => l.includes('RETRY: suspect-1 attempt 2/3'))).toBe(true);
+    expect((await readManifest(root, 'case-2025-01-19')).images['suspect-1']?.attempts).toBe(2);
+  });
+
+  test('500 every time: gives up after maxAttempts with exponential backoff, batch goes on', async () => {
+    fake.enqueue(
+      { kind: 'status', status: 500 },
+      { kind: 'status', status: 500 },
+      { kind: 'status', status: 500 },
+    );
+    const { summary } = await runAgainstFake(root, fake, { source: caseAll() });
+    expect(summary.exitCode).toBe(1);
+    expect(summary.failed).toBe(1);
+    expect(summary.successful).toBe(3);
+    expect(summary.failures[0]).toMatchObject({ errorType: 'api_error', attempts: 3, recoverable: true });
+  });
+
+  test('400 is never retried; recorded, and the batch goes on (exit 1)', async () => {
+    fake.enqueue({ kind: 'status', status: 400, message: 'bad request' });
+    const { summary } = await runAgainstFake(root, fake, { source: caseAll() });
+    expect(fake.requests).toHaveLength(4);
+    expect(summary.exitCode).toBe(1);
+    expect(summary.failures[0]).toMatchObject({ errorType: 'validation', attempts: 1, recoverable: false });
+    expect(summary.successful).toBe(3);
+  });
+
+  test.each([
+    ['safety block', { kind: 'finish', finishReason: 'IMAGE_SAFETY' } as const, 'image_blocked'],
+    ['blocked prompt', { kind: 'prompt-blocked' } as const, 'prompt_blocked'],
+    ['no image in reply', { kind: 'text-only' } as const, 'text_only'],
+    ['broken image bytes', { kind: 'not-an-image' } as const, 'undecodable_image'],
+  ])('%s is a validation failure, not retried', async (_name, reply, reason) => {
+    fake.enqueue(reply);
+    const { summary } = await runAgainstFake(root, fake, { source: caseAll() });
+    expect(fake.requests).toHaveLength(4);
+    expect(summary.failures[0]).toMatchObject({ errorType: 'validation', reason });
+  });
+
+  test.each([
+    [401, 'auth'],
+    [403, 'auth'],
+    [402, 'billing'],
+  ] as const)('%i stops the batch at once (exit 1), the rest pending', async (status, errorType) => {
+    fake.enqueue({ kind: 'image' }, { kind: 'status', status });
+    const { summary } = await runAgainstFake(root, fake, { source: caseAll() });
+    expect(fake.requests).toHaveLength(2);
+    expect(summary.exitCode).toBe(1);
+    expect(summary.status).toBe('stopped');
+    expect(summary.failures).toEqual([expect.objectContaining({ errorType, suspectId: 'suspect-2' })]);
+    expect(summary.pending).toBe(2);
+  });
+
+  test('a request that never answers times out and is retried', async () => {
+    fake.enqueue({ kind: 'hang' });
+    const { summary, lines } = await runAgainstFake(root, fake, {
+      source: caseAll(),
+      config: { timing: { requestTimeout: 150 } },
+    });
+    expect(summary.exitCode).toBe(0);
+    expect(fake.requests).toHaveLength(5);
+    expect(lines.some((l) => /RETRY: suspect-1 .*network/.test(l))).toBe(true);
+  });
+
+  test('a reset connection is retried with backoff', async () => {
+    fake.enqueue({ kind: 'reset' });
+    const { summary } = await runAgainstFake(root, fake, { source: caseAll() });
+    expect(summary.exitCode).toBe(0);
+    expect(fake.requests).toHaveLength(5);
+  });
+
+  test('per-image retries from the batch file override maxAttempts', async () => {
+    fake.enqueue(...Array.from({ length: 5 }, () => ({ kind: 'status', status: 503 }) as const));
+    const { summary } = await runAgainstFake(root, fake, {
+      source: {
+        kind: 'images',
+        images: [{ type: 'suspect', caseId: 'case-2025-01-19', suspectId: 'suspect-1', retries: 6 }],
+      },
+    });
+    expect(summary.exitCode).toBe(0);
+    expect(fake.requests).toHaveLength(6);
+  });
+
+  test('stopOnError stops after the first failed image (exit 3)', async () => {
+    fake.enqueue({ kind: 'status', status: 400 });
+    const { summary } = await runAgainstFake(root, fake, {
+      source: {
+        kind: 'images',
+        images: [
+          { type: 'suspect', caseId: 'case-2025-01-19', suspectId: 'suspect-1' },
+          { type: 'scene', caseId: 'case-2025-01-19' },
+        ],
+        options: { stopOnError: true },
+      },
+    });
+    expect(summary.exitCode).toBe(3);
+    expect(fake.requests).toHaveLength(1);
+    expect(summary.pending).toBe(1);
+  });
+});
+
+describe('cost cap and resume', () => {
+  test('--max-cost stops before the request that would pass it; resume finishes without re-requesting', async () => {
+    const first = await runAgainstFake(root, fake, {
+      source: caseAll(),
+      config: { cost: { maxCost: 0.1 } },
+      explicitMaxCost: true,
+    });
+    expect(first.summary.exitCode).toBe(3);
+    expect(first.summary.successful).toBe(2);
+    expect(first.summary.pending).toBe(2);
+    expect(fake.requests).toHaveLength(2);
+    const resumed = await runAgainstFake(root, fake, { resume: first.summary.batchId });
+    expect(resumed.summary.exitCode).toBe(0);
+    expect(resumed.summary.successful).toBe(4);
+    expect(resumed.summary.costUsd).toBeCloseTo(0.156);
+    expect(fake.requests).toHaveLength(4);
+    const prompts = fake.requests.map((r) => r.prompt);
+    expect(new Set(prompts).size).toBe(4);
+    // Resuming a finished batch calls nothing.
+    await runAgainstFake(root, fake, { resume: first.summary.batchId });
+    expect(fake.requests).toHaveLength(4);
+  });
+
+  test('without --max-cost, an estimate over cost.maxCost is refused before any request', async () => {
+    await expect(
+      runAgainstFake(root, fake, { source: caseAll(), config: { cost: { maxCost: 0.1 } } }),
+    ).rejects.toThrow(/over cost.maxCost/);
+    expect(fake.requests).toHaveLength(0);
+    await expect(readdir(join(root, 'reports'))).rejects.toThrow();
+  });
+
+  test('a resumed batch retries recoverable failures only', async () => {
+    fake.enqueue(
+      { kind: 'status', status: 400 },
+      ...Array.from({ length: 3 }, () => ({ kind: 'status', status: 503 }) as const),
+    );
+    const first = await runAgainstFake(root, fake, { source: caseAll() });
+    expect(first.summary.failed).toBe(2);
+    const resumed = await runAgainstFake(root, fake, { resume: first.summary.batchId });
+    // suspect-2 (503 x3, recoverable) is retried; suspect-1 (400) is not.
+    expect(resumed.summary.successful).toBe(3);
+    expect(resumed.summary.failed).toBe(1);
+    expect(fake.requests).toHaveLength(1 + 3 + 2 + 1);
+  });
+});
+
+describe('rate limits', () => {
+  test('requestsPerMinute is never exceeded, even with maxConcurrent 4', async () => {
+    // Starts are read off the runner's own clock: the fake sees virtual time move while HTTP is in flight.
+    const cases = ['case-2025-01-19', 'case-2025-01-20', 'case-2025-01-21'];
+    const images = cases.flatMap((caseId) => [
+      { type: 'scene' as const, caseId },
+      ...['suspect-1', 'suspect-2', 'suspect-3'].map((suspectId) => ({
+        type: 'suspect' as const,
+        caseId,
+        suspectId,
+      })),
+    ]);
+    const clock = new VirtualClock();
+    const starts: number[] = [];
+    const { summary } = await runAgainstFake(root, fake, {
+      source: { kind: 'images', images },
+      config: { timing: { maxConcurrent: 4, delayBetweenImages: 0 }, rateLimit: { requestsPerMinute: 3 } },
+      clock,
+      onStart: () => starts.push(clock.now()),
+    });
+    expect(summary.exitCode).toBe(0);
+    expect(starts).toHaveLength(12);
+    for (const t of starts)
+      expect(starts.filter((s) => s > t - 60_000 && s <= t).length).toBeLessThanOrEqual(3);
+    // 12 requests at 3 per minute: the last starts in the fourth minute, not later.
+    expect((starts.at(-1) ?? 0) - (starts[0] ?? 0)).toBe(180_000);
+  });
+
+  test('requestsPerDay stops the batch with exit 3 when reached', async () => {
+    const { summary } = await runAgainstFake(root, fake, {
+      source: caseAll(),
+      config: { rateLimit: { requestsPerDay: 2 } },
+    });
+    expect(summary.exitCode).toBe(3);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  test('the key never reaches any file the run writes', async () => {
+    fake.enqueue({ kind: 'status', status: 401, message: `API key ${TEST_KEY} not valid` });
+    await runAgainstFake(root, fake, { source: caseAll() });
+    const { spawnSync } = await import('node:child_process');
+    const grep = spawnSync('grep', ['-rl', TEST_KEY, root], { encoding: 'utf8' });
+    expect(grep.status).toBe(1); // grep: no file matched
+    expect(grep.stdout).toBe('');
+  });
+});

@@ -1,0 +1,77 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PlanSource } from '../../src/batch/plan.ts';
+import { readProgress } from '../../src/batch/progress.ts';
+import { runBatch } from '../../src/batch/run-batch.ts';
+import type { BatchSummary } from '../../src/batch/types.ts';
+import { type ConfigInput, configSchema } from '../../src/config/schema.ts';
+import { createGeminiProvider } from '../../src/providers/gemini.ts';
+import { VirtualClock } from '../../src/util/clock.ts';
+import type { FakeGemini } from './fake-gemini.ts';
+
+export const TEST_KEY = 'AIzaTEST-not-a-real-key-0123456789';
+
+/** Config for engine tests: the seed's numbers, with the real request timeout cut short. */
+export function testConfig(over: ConfigInput = {}) {
+  return configSchema.parse({ ...over, timing: { requestTimeout: 2000, ...over.timing } });
+}
+
+export interface EngineRun {
+  summary: BatchSummary;
+  clock: VirtualClock;
+  lines: string[];
+}
+
+/** Runs a batch through the real @google/genai client against the fake, on a virtual clock. */
+export async function runAgainstFake(
+  root: string,
+  fake: FakeGemini,
+  options: {
+    source?: PlanSource;
+    resume?: string;
+    config?: ConfigInput;
+    force?: boolean;
+    explicitMaxCost?: boolean;
+    clock?: VirtualClock;
+    onStart?: () => void;
+  },
+): Promise<EngineRun> {
+  const config = testConfig(options.config);
+  const clock = options.clock ?? new VirtualClock();
+  const provider = createGeminiProvider({
+    apiKey: TEST_KEY,
+    model: config.model,
+    apiVersion: config.apiVersion,
+    baseUrl: fake.url,
+    timeoutMs: config.timing.requestTimeout,
+    costPerImage: 0.039,
+  });
+  const lines: string[] = [];
+  const result = await runBatch({
+    root,
+    config,
+    provider,
+    clock,
+    ...(options.source ? { source: options.source } : {}),
+    ...(options.resume ? { resume: options.resume } : {}),
+    force: options.force ?? false,
+    explicitMaxCost: options.explicitMaxCost ?? false,
+    events: { log: (line) => lines.push(line), ...(options.onStart ? { imageStart: options.onStart } : {}) },
+  });
+  if (result.batchId === null) throw new Error('nothing was planned');
+  return { summary: result, clock, lines };
+}
+
+export async function readJson(path: string): Promise<unknown> {
+  return JSON.parse(await readFile(path, 'utf8'));
+}
+
+export function progressOf(root: string, batchId: string) {
+  return readProgress(root, batchId);
+}
+
+export const caseAll = (caseId = 'case-2025-01-19'): PlanSource => ({ kind: 'case', caseId, type: 'all' });
+
+export function imagesPath(root: string, caseId = 'case-2025-01-19'): string {
+  return join(root, 'cases', caseId, 'images');
+}
