@@ -1,0 +1,118 @@
+import { getOctokit } from '@actions/github';
+
+export type Octokit = ReturnType<typeof getOctokit>;
+
+/**
+ * An Octokit for `token`. The base URL is read now rather than at import time (as @actions/github
+ * does), so tests and GHES runners can point it elsewhere after the module loaded.
+ */
+export function makeOctokit(
+  token: string,
+  baseUrl = process.env.GITHUB_API_URL || 'https://api.github.com',
+): Octokit {
+  return getOctokit(token, { baseUrl });
+}
+
+/** GitHub refuses PR and comment bodies longer than this many characters. */
+export const MAX_BODY = 65_536;
+
+export function clampBody(body: string): string {
+  if (body.length <= MAX_BODY) return body;
+  const note = '\n\n_(truncated: the full table is in the job summary and the report artifact)_\n';
+  return body.slice(0, MAX_BODY - note.length) + note;
+}
+
+export interface UpsertPullRequestOptions {
+  octokit: Octokit;
+  owner: string;
+  repo: string;
+  /** Branch name in `owner/repo` (no `owner:` prefix). */
+  head: string;
+  base: string;
+  title: string;
+  body: string;
+  labels?: string[];
+}
+
+export interface PullRequestRef {
+  number: number;
+  url: string;
+  created: boolean;
+}
+
+function status(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number'
+    ? error.status
+    : undefined;
+}
+
+async function findOpen(
+  o: UpsertPullRequestOptions,
+): Promise<{ number: number; html_url: string } | undefined> {
+  const { data } = await o.octokit.rest.pulls.list({
+    owner: o.owner,
+    repo: o.repo,
+    state: 'open',
+    head: `${o.owner}:${o.head}`,
+    per_page: 100,
+  });
+  // The head filter is a search on GitHub's side; check the ref too so a fork's same-named branch never matches.
+  return data.find(
+    (pr) =>
+      pr.head.ref === o.head &&
+      (pr.head.repo?.full_name ?? `${o.owner}/${o.repo}`) === `${o.owner}/${o.repo}`,
+  );
+}
+
+/**
+ * Opens the pull request for `head`, or updates the open one, so reruns on a branch never
+ * produce a second PR. Labels are added (never removed), so a human's labels survive.
+ */
+export async function upsertPullRequest(options: UpsertPullRequestOptions): Promise<PullRequestRef> {
+  const { octokit, owner, repo } = options;
+  const body = clampBody(options.body);
+  let pr = await findOpen(options);
+  let created = false;
+  if (pr) {
+    await octokit.rest.pulls.update({ owner, repo, pull_number: pr.number, title: options.title, body });
+  } else {
+    try {
+      const { data } = await octokit.rest.pulls.create({
+        owner,
+        repo,
+        head: options.head,
+        base: options.base,
+        title: options.title,
+        body,
+      });
+      pr = data;
+      created = true;
+    } catch (error) {
+      // 422 here most often means another job opened the PR between our list and create.
+      if (status(error) !== 422) throw error;
+      pr = await findOpen(options);
+      if (!pr) throw error;
+      await octokit.rest.pulls.update({ owner, repo, pull_number: pr.number, title: options.title, body });
+    }
+  }
+  const labels = [...new Set((options.labels ?? []).filter(Boolean))];
+  if (labels.length > 0) {
+    await octokit.rest.issues.addLabels({ owner, repo, issue_number: pr.number, labels });
+  }
+  return { number: pr.number, url: pr.html_url, created };
+}
+
+/** Posts a comment on a PR or issue (e.g. the reply to a refused `/regenerate`). */
+export async function commentOnIssue(
+  octokit: Octokit,
+  target: { owner: string; repo: string; number: number },
+  body: string,
+): Promise<{ id: number; url: string }> {
+  const { data } = await octokit.rest.issues.createComment({
+    owner: target.owner,
+    repo: target.repo,
+    issue_number: target.number,
+    body: clampBody(body),
+  });
+  return { id: data.id, url: data.html_url };
+}

@@ -1,0 +1,39 @@
+import * as core from '@actions/core';
+import type { FailureRecord } from '../batch/types.ts';
+
+/**
+ * Appends markdown to the job summary. Returns false (and writes nothing) outside a runner, where
+ * GITHUB_STEP_SUMMARY is unset, so the same code path works from a terminal.
+ */
+export async function writeJobSummary(markdown: string): Promise<boolean> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return false;
+  await core.summary.addRaw(markdown, true).write();
+  core.summary.emptyBuffer();
+  return true;
+}
+
+/** What an annotation says about one failed image. */
+export function describeFailure(f: FailureRecord): { title: string; message: string; file: string } {
+  const imageId = f.suspectId ?? 'scene';
+  const retry = f.recoverable
+    ? 'recoverable: rerun or --resume to retry'
+    : 'not recoverable without a change';
+  return {
+    title: `${f.caseId}/${imageId}: ${f.errorType}`,
+    // Annotations are one line in the UI; the error text may carry a multi-line API body.
+    message: `${f.error.replace(/\s+/g, ' ').trim()} (after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}; ${retry})`,
+    file: `cases/${f.caseId}/case.json`,
+  };
+}
+
+/**
+ * One annotation per failed image: recoverable failures (rate limits, outages) as warnings, the
+ * rest (validation, auth, billing) as errors, so the run page shows what needs a human.
+ */
+export function annotateFailures(failures: readonly FailureRecord[]): void {
+  for (const f of failures) {
+    const { title, message, file } = describeFailure(f);
+    if (f.recoverable) core.warning(message, { title, file });
+    else core.error(message, { title, file });
+  }
+}
