@@ -22,7 +22,9 @@ export type FakeReply =
   | { kind: 'prompt-blocked'; reason?: string }
   | { kind: 'finish'; finishReason: 'IMAGE_SAFETY' | 'NO_IMAGE' | 'SAFETY' | 'IMAGE_PROHIBITED_CONTENT' }
   | { kind: 'text-only'; text?: string }
-  | { kind: 'not-an-image' };
+  | { kind: 'not-an-image' }
+  /** A structured-output (responseMimeType application/json) answer: `value` as JSON text. */
+  | { kind: 'json'; value: unknown };
 
 export type TimedReply = FakeReply & { latencyMs?: number };
 
@@ -266,6 +268,8 @@ export async function generateContentBody(
           },
         },
       ]);
+    case 'json':
+      return candidate([{ text: JSON.stringify(reply.value) }]);
     default:
       throw new Error(`reply kind ${reply.kind} has no 200 body`);
   }

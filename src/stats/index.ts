@@ -1,0 +1,62 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, extname, join } from 'node:path';
+import { type DateRange, perDay, type StatsRow, statsRows, toCsv } from './aggregate.ts';
+import { statsChartSvg } from './chart.ts';
+import { readBatchReports } from './reports.ts';
+
+export {
+  checkRange,
+  type DateRange,
+  type DayTotals,
+  formatCost,
+  formatTime,
+  perDay,
+  STATS_COLUMNS,
+  type StatsRow,
+  statsRows,
+  toCsv,
+  toTable,
+  totals,
+} from './aggregate.ts';
+export { escapeXml, statsChartSvg } from './chart.ts';
+export {
+  type BatchReport,
+  batchReportSchema,
+  type DatedReport,
+  dateOfBatchId,
+  readBatchReports,
+} from './reports.ts';
+
+export function defaultStatsFile(root: string): string {
+  return join(root, 'reports', 'stats.csv');
+}
+
+/** `stats.csv` → `stats.svg`, beside it; a name without .csv gets .svg appended. */
+export function chartFileFor(csvFile: string): string {
+  return extname(csvFile).toLowerCase() === '.csv' ? `${csvFile.slice(0, -4)}.svg` : `${csvFile}.svg`;
+}
+
+export interface StatsResult {
+  rows: StatsRow[];
+  csv: string;
+  svg: string;
+  csvFile: string;
+  svgFile: string;
+}
+
+/** Reads every batch report, keeps the range, writes the CSV and the chart beside it. */
+export async function writeBatchStats(
+  root: string,
+  options: DateRange & { csvFile?: string | undefined } = {},
+): Promise<StatsResult> {
+  const rows = statsRows(await readBatchReports(root), options);
+  const csv = toCsv(rows);
+  const range = options.from || options.to ? ` (${options.from ?? 'start'} to ${options.to ?? 'today'})` : '';
+  const svg = statsChartSvg(perDay(rows), { title: `lineup: images and cost per day${range}` });
+  const csvFile = options.csvFile ?? defaultStatsFile(root);
+  const svgFile = chartFileFor(csvFile);
+  await mkdir(dirname(csvFile), { recursive: true });
+  await writeFile(csvFile, csv);
+  await writeFile(svgFile, svg);
+  return { rows, csv, svg, csvFile, svgFile };
+}
