@@ -28,6 +28,11 @@ const program = new Command('batch-generate-images')
   .option('--model <model>', 'image model (default gemini-2.5-flash-image)')
   .option('--config <file>', 'configuration file (default lineup.config.json)')
   .option('--api-base-url <url>', 'Gemini API base URL (default: GOOGLE_GEMINI_BASE_URL or Google)')
+  .option(
+    '--mode <mode>',
+    'sync | batch: batch submits to the Gemini Batch API at half price; --resume collects (default sync)',
+    'sync',
+  )
   .option('--json', 'print a machine-readable summary instead of progress', false)
   .addHelpText(
     'after',

@@ -27,6 +27,21 @@ const failedSchema = plannedSchema.extend({
 });
 
 /**
+ * A Gemini batch job of a `--mode batch` batch. It is written before the job is created (no
+ * `name` yet) so a rerun after a crash finds it again by `displayName` instead of paying twice.
+ */
+const batchJobSchema = z.object({
+  /** `batches/…`, the server's name; absent until the job is known to exist. */
+  name: z.string().optional(),
+  displayName: z.string(),
+  /** Image keys (`caseId/imageId`) the job holds, also its requests' `metadata.key`. */
+  keys: z.array(z.string()),
+  /** `CREATING` until created, then the SDK's JOB_STATE_*, recorded when last polled or collected. */
+  state: z.string(),
+  createdAt: z.string().optional(),
+});
+
+/**
  * The seed's progress format (batchId, startTime, completed[], pending[], failed[]) plus what a
  * resume needs to carry on exactly where the run stopped.
  */
@@ -50,10 +65,13 @@ export const progressSchema = z.object({
   retries: z.number().int().default(0),
   rateLimitHits: z.number().int().default(0),
   elapsedMs: z.number().default(0),
+  /** --mode batch only: the batch's Gemini batch jobs. */
+  jobs: z.array(batchJobSchema).optional(),
 });
 
 export type Progress = z.infer<typeof progressSchema>;
 export type FailedImage = z.infer<typeof failedSchema>;
+export type BatchJobRecord = z.infer<typeof batchJobSchema>;
 
 export function imageKey(image: Pick<PlannedImage, 'caseId' | 'type' | 'suspectId'>): string {
   return `${image.caseId}/${imageIdOf(image)}`;

@@ -1,9 +1,11 @@
 import { type Config, costPerImage as priceOf } from '../config/schema.ts';
 import { InputError, InputErrors } from '../errors.ts';
+import type { BatchClient } from '../providers/gemini-batch.ts';
 import { createProvider } from '../providers/index.ts';
 import type { ImageProvider, ProviderName } from '../providers/types.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
 import type { BatchOptions } from './batch-file.ts';
+import { type BatchModeOptions, collectBatch, submitBatch } from './batch-mode/index.ts';
 import type { BatchEvents } from './events.ts';
 import { type Plan, type PlanSource, resolvePlan, wantedImages } from './plan.ts';
 import { claimBatchId, type Progress, readProgress } from './progress.ts';
@@ -58,6 +60,8 @@ export interface PlanRequest {
   provider: ImageProvider;
   /** The user named the cap (--max-cost): run up to it and stop with exit 3 instead of refusing. */
   explicitMaxCost?: boolean;
+  /** Price per image when it is not the provider's (--mode batch: the Batch API's). */
+  costPerImage?: number;
 }
 
 export interface PlannedBatch extends Plan {
@@ -82,7 +86,7 @@ export async function planBatch(request: PlanRequest): Promise<PlannedBatch> {
     ...(source.kind === 'batch-file' ? { source: source.path } : {}),
   });
   const problems = [...resolved.problems];
-  const estimatedCostUsd = resolved.items.length * request.provider.costPerImage;
+  const estimatedCostUsd = resolved.items.length * (request.costPerImage ?? request.provider.costPerImage);
   if (!request.explicitMaxCost && estimatedCostUsd > config.cost.maxCost + 1e-9) {
     problems.push(
       new InputError(
@@ -111,6 +115,12 @@ export interface RunRequest {
   check?: ImageCheck;
   /** Called with the claimed batch id before the first request (actions publish it early). */
   onBatchId?: (batchId: string) => void;
+  /** `batch`: new batches are submitted as Gemini batch jobs instead of generated now. */
+  mode?: 'sync' | 'batch';
+  /** The Batch API, for new batch-mode batches and for resuming (collecting) them. */
+  batchClient?: BatchClient | undefined;
+  /** Job size limits and the test hook of batch mode. */
+  batchOptions?: Pick<BatchModeOptions, 'limits' | 'afterCreate'>;
 }
 
 /** Nothing to do: no batch is created, no file written. */
@@ -125,8 +135,23 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
   const clock = request.clock ?? systemClock;
   let progress: Progress;
   let items: Plan['items'];
+  const batchMode = {
+    root,
+    config,
+    provider,
+    client: request.batchClient,
+    clock,
+    ...request.batchOptions,
+    ...(request.events ? { events: request.events } : {}),
+    ...(request.signal ? { signal: request.signal } : {}),
+    ...(request.check ? { check: request.check } : {}),
+  };
   if (request.resume) {
     progress = await readProgress(root, request.resume);
+    if (progress.mode === 'batch') {
+      request.onBatchId?.(progress.batchId);
+      return collectBatch({ ...batchMode, progress, retryRecoverable: true });
+    }
     const retryable = progress.failed.filter((f) => f.recoverable || request.force);
     const images: PlannedImage[] = [...progress.pending, ...retryable].map((p) => {
       const out: PlannedImage = { type: p.type, caseId: p.caseId };
@@ -145,6 +170,10 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
     }
   } else {
     if (!request.source) throw new InputError('nothing to do: give a case id, a batch file or --resume');
+    const batch = request.mode === 'batch';
+    if (batch && !request.batchClient) {
+      throw new InputError('--mode batch needs the gemini provider and GEMINI_API_KEY', { field: 'mode' });
+    }
     const plan = await planBatch({
       root,
       config,
@@ -152,6 +181,7 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
       force: request.force ?? false,
       provider,
       ...(request.explicitMaxCost ? { explicitMaxCost: true } : {}),
+      ...(batch && request.batchClient ? { costPerImage: request.batchClient.costPerImage } : {}),
     });
     if (plan.items.length === 0) return { batchId: null, skipped: plan.skipped.length };
     const strip = ({ type, caseId, suspectId, retries, feedback }: PlannedImage): PlannedImage => ({
@@ -167,7 +197,7 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
       status: 'running',
       provider: provider.name,
       model: provider.model,
-      mode: 'sync',
+      mode: batch ? 'batch' : 'sync',
       options: plan.options,
       completed: [],
       pending: plan.items.map(strip),
@@ -179,6 +209,10 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
       elapsedMs: 0,
     });
     items = plan.items;
+    if (batch) {
+      request.onBatchId?.(progress.batchId);
+      return submitBatch({ ...batchMode, progress, items });
+    }
   }
   request.onBatchId?.(progress.batchId);
   return executeBatch({

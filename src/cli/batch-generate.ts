@@ -1,3 +1,4 @@
+import { chooseBatchClient } from '../batch/batch-mode/index.ts';
 import type { ImageType, PlanSource } from '../batch/plan.ts';
 import { chooseProvider, planBatch, runBatch } from '../batch/run-batch.ts';
 import { loadConfig } from '../config/load-config.ts';
@@ -21,6 +22,8 @@ export interface BatchGenerateArgs {
   config?: string;
   json?: boolean;
   apiBaseUrl?: string;
+  /** sync (default) or batch: submit to the Gemini Batch API at half price, collect later. */
+  mode?: string;
 }
 
 const TYPES: readonly ImageType[] = ['all', 'suspects', 'scene'];
@@ -63,6 +66,12 @@ export async function batchGenerate(
     ...(args.apiBaseUrl ? { apiBaseUrl: args.apiBaseUrl } : {}),
     ...(args.maxCost !== undefined ? { cost: { maxCost: args.maxCost } } : {}),
   };
+  if (args.mode !== undefined && args.mode !== 'sync' && args.mode !== 'batch') {
+    throw new InputError(`${JSON.stringify(args.mode)} is not a mode; use sync or batch`, {
+      field: '--mode',
+    });
+  }
+  const mode = (args.mode ?? 'sync') as 'sync' | 'batch';
   const config = await loadConfig(root, args.config, overrides);
   const source = await sourceOf(root, args);
   const apiKey = env.GEMINI_API_KEY?.trim() || undefined;
@@ -72,6 +81,12 @@ export async function batchGenerate(
     warn: output.err,
   });
   const explicitMaxCost = args.maxCost !== undefined;
+  // Built whenever the API is used: a --resume of a batch-mode batch needs it without --mode.
+  const batchClient = provider.name === 'gemini' ? chooseBatchClient(config, apiKey) : undefined;
+  if (mode === 'batch' && !batchClient) {
+    throw new InputError('--mode batch needs the gemini provider and GEMINI_API_KEY', { field: '--mode' });
+  }
+  const costPerImage = mode === 'batch' && batchClient ? batchClient.costPerImage : provider.costPerImage;
 
   if (args.estimateOnly || (args.scanAll && !args.fix)) {
     if (!source)
@@ -83,13 +98,15 @@ export async function batchGenerate(
       force: args.force ?? false,
       provider,
       explicitMaxCost,
+      costPerImage,
     });
     const estimate = {
       images: plan.items.length,
       skipped: plan.skipped.length,
       provider: provider.name,
       model: provider.model,
-      costPerImage: provider.costPerImage,
+      mode,
+      costPerImage,
       estimatedCostUsd: Math.round(plan.estimatedCostUsd * 10_000) / 10_000,
       maxCost: config.cost.maxCost,
       images_list: plan.items.map((i) => i.key),
@@ -113,6 +130,8 @@ export async function batchGenerate(
     ...(args.resume ? { resume: args.resume } : {}),
     force: args.force ?? false,
     explicitMaxCost,
+    mode,
+    batchClient,
     events,
     ...(signal ? { signal } : {}),
   });
@@ -131,7 +150,11 @@ export async function batchGenerate(
         (result.stopReason ? ` (stopped: ${result.stopReason})` : ''),
     );
     output.out(`Report: ${result.errorReportFile}`);
-    if (result.exitCode !== 0)
+    if (result.status === 'submitted')
+      output.out(
+        `Submitted to the Gemini Batch API (results usually within 24 h). Collect with: npx tsx scripts/batch-generate-images.ts --resume ${result.batchId}`,
+      );
+    else if (result.exitCode !== 0)
       output.out(`Resume: npx tsx scripts/batch-generate-images.ts --resume ${result.batchId}`);
   }
   return result.exitCode;

@@ -49,6 +49,8 @@ export const configSchema = z
         maxCost: z.number().nonnegative().default(5),
         /** USD per image by model; merged over the built-in table. */
         costPerImage: z.record(z.string(), z.number().nonnegative()).default({}),
+        /** Share of the price the Gemini Batch API takes off (--mode batch): 0.5 = half price. */
+        batchDiscount: z.number().min(0).max(1).default(0.5),
       })
       .strict()
       .prefault({}),
@@ -78,4 +80,9 @@ export type ConfigInput = z.input<typeof configSchema>;
 
 export function costPerImage(config: Config, model: string): number {
   return config.cost.costPerImage[model] ?? DEFAULT_COST_PER_IMAGE[model] ?? UNKNOWN_MODEL_COST;
+}
+
+/** What one image costs through the Batch API (--mode batch). */
+export function batchCostPerImage(config: Config, model: string): number {
+  return costPerImage(config, model) * (1 - config.cost.batchDiscount);
 }

@@ -27,6 +27,90 @@ const BLOCKED_FINISH = new Set([
 
 const TEXT_SNIPPET_CHARS = 120;
 
+export interface InterpretContext {
+  model: string;
+  costPerImage: number;
+  /** Scrubbed from every message. */
+  apiKey?: string | undefined;
+}
+
+/**
+ * One generateContent reply to a result; exported because a batch job's inlined responses are the
+ * same replies and must be judged exactly like synchronous ones.
+ */
+export function interpretResponse(response: GenerateContentResponse, o: InterpretContext): GenerationResult {
+  function fail(
+    errorType: GenerationFailure['errorType'],
+    reason: GenerationFailure['reason'],
+    message: string,
+  ): GenerationFailure {
+    return { ok: false, errorType, reason, message: cleanMessage(message, o.apiKey) };
+  }
+
+  const blockReason = response.promptFeedback?.blockReason;
+  if (blockReason) {
+    const detail = response.promptFeedback?.blockReasonMessage;
+    return fail(
+      'validation',
+      'prompt_blocked',
+      `prompt blocked: ${blockReason}${detail ? ` (${detail})` : ''}`,
+    );
+  }
+  const candidate = response.candidates?.[0];
+  // Thought parts hold the model's interim drafts; only the final image counts.
+  const parts = (candidate?.content?.parts ?? []).filter((p) => !p.thought);
+  const imagePart = parts.find((p) => p.inlineData?.data && p.inlineData.mimeType?.startsWith('image/'));
+  const finishReason = candidate?.finishReason ? String(candidate.finishReason) : undefined;
+  const finishMessage = candidate?.finishMessage ? ` (${candidate.finishMessage})` : '';
+
+  if (imagePart?.inlineData?.data) {
+    const bytes = new Uint8Array(Buffer.from(imagePart.inlineData.data, 'base64'));
+    const checked = verifyImage(bytes);
+    if (!checked.ok) {
+      return fail(
+        'validation',
+        'undecodable_image',
+        `reply's ${imagePart.inlineData.mimeType} is not a decodable image: ${checked.reason}`,
+      );
+    }
+    const declared = imagePart.inlineData.mimeType;
+    if (declared && declared !== checked.header.mimeType) {
+      return fail(
+        'validation',
+        'undecodable_image',
+        `reply says ${declared} but the bytes are ${checked.header.mimeType}`,
+      );
+    }
+    return {
+      ok: true,
+      bytes,
+      mimeType: checked.header.mimeType,
+      width: checked.header.width,
+      height: checked.header.height,
+      provider: 'gemini',
+      model: o.model,
+      costUsd: o.costPerImage,
+    };
+  }
+
+  if (finishReason && BLOCKED_FINISH.has(finishReason)) {
+    return fail('validation', 'image_blocked', `image blocked: ${finishReason}${finishMessage}`);
+  }
+  if (finishReason === 'NO_IMAGE') {
+    return fail('validation', 'no_image', `no image in reply: NO_IMAGE${finishMessage}`);
+  }
+  const text = parts
+    .map((p) => p.text ?? '')
+    .join(' ')
+    .trim();
+  if (text) {
+    const snippet = text.length > TEXT_SNIPPET_CHARS ? `${text.slice(0, TEXT_SNIPPET_CHARS)}…` : text;
+    return fail('validation', 'text_only', `reply holds only text: "${snippet}"`);
+  }
+  const why = candidate ? `finishReason ${finishReason ?? 'none'}${finishMessage}` : 'no candidates';
+  return fail('validation', 'no_image', `no image in reply: ${why}`);
+}
+
 export function createGeminiProvider(o: GeminiProviderOptions): ImageProvider {
   const client = new GoogleGenAI({
     apiKey: o.apiKey,
@@ -34,81 +118,6 @@ export function createGeminiProvider(o: GeminiProviderOptions): ImageProvider {
     // No retryOptions: the runner owns retry policy and honours RetryInfo, the SDK's retries do not.
     httpOptions: o.baseUrl ? { baseUrl: o.baseUrl } : {},
   });
-  const scrub = (text: string) => cleanMessage(text, o.apiKey);
-
-  function fail(
-    errorType: GenerationFailure['errorType'],
-    reason: GenerationFailure['reason'],
-    message: string,
-  ): GenerationFailure {
-    return { ok: false, errorType, reason, message: scrub(message) };
-  }
-
-  function interpret(response: GenerateContentResponse): GenerationResult {
-    const blockReason = response.promptFeedback?.blockReason;
-    if (blockReason) {
-      const detail = response.promptFeedback?.blockReasonMessage;
-      return fail(
-        'validation',
-        'prompt_blocked',
-        `prompt blocked: ${blockReason}${detail ? ` (${detail})` : ''}`,
-      );
-    }
-    const candidate = response.candidates?.[0];
-    // Thought parts hold the model's interim drafts; only the final image counts.
-    const parts = (candidate?.content?.parts ?? []).filter((p) => !p.thought);
-    const imagePart = parts.find((p) => p.inlineData?.data && p.inlineData.mimeType?.startsWith('image/'));
-    const finishReason = candidate?.finishReason ? String(candidate.finishReason) : undefined;
-    const finishMessage = candidate?.finishMessage ? ` (${candidate.finishMessage})` : '';
-
-    if (imagePart?.inlineData?.data) {
-      const bytes = new Uint8Array(Buffer.from(imagePart.inlineData.data, 'base64'));
-      const checked = verifyImage(bytes);
-      if (!checked.ok) {
-        return fail(
-          'validation',
-          'undecodable_image',
-          `reply's ${imagePart.inlineData.mimeType} is not a decodable image: ${checked.reason}`,
-        );
-      }
-      const declared = imagePart.inlineData.mimeType;
-      if (declared && declared !== checked.header.mimeType) {
-        return fail(
-          'validation',
-          'undecodable_image',
-          `reply says ${declared} but the bytes are ${checked.header.mimeType}`,
-        );
-      }
-      return {
-        ok: true,
-        bytes,
-        mimeType: checked.header.mimeType,
-        width: checked.header.width,
-        height: checked.header.height,
-        provider: 'gemini',
-        model: o.model,
-        costUsd: o.costPerImage,
-      };
-    }
-
-    if (finishReason && BLOCKED_FINISH.has(finishReason)) {
-      return fail('validation', 'image_blocked', `image blocked: ${finishReason}${finishMessage}`);
-    }
-    if (finishReason === 'NO_IMAGE') {
-      return fail('validation', 'no_image', `no image in reply: NO_IMAGE${finishMessage}`);
-    }
-    const text = parts
-      .map((p) => p.text ?? '')
-      .join(' ')
-      .trim();
-    if (text) {
-      const snippet = text.length > TEXT_SNIPPET_CHARS ? `${text.slice(0, TEXT_SNIPPET_CHARS)}…` : text;
-      return fail('validation', 'text_only', `reply holds only text: "${snippet}"`);
-    }
-    const why = candidate ? `finishReason ${finishReason ?? 'none'}${finishMessage}` : 'no candidates';
-    return fail('validation', 'no_image', `no image in reply: ${why}`);
-  }
-
   return {
     name: 'gemini',
     model: o.model,
@@ -126,7 +135,7 @@ export function createGeminiProvider(o: GeminiProviderOptions): ImageProvider {
             abortSignal: signal,
           },
         });
-        return interpret(response);
+        return interpretResponse(response, o);
       } catch (error) {
         return classifyError(error, {
           apiKey: o.apiKey,

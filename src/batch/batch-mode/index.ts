@@ -1,0 +1,53 @@
+import { batchCostPerImage, type Config } from '../../config/schema.ts';
+import { type BatchClient, createGeminiBatchClient } from '../../providers/gemini-batch.ts';
+import type { PlanItem } from '../plan.ts';
+import type { Progress } from '../progress.ts';
+import type { BatchSummary } from '../types.ts';
+import { type BatchModeOptions, Session } from './session.ts';
+import { submitPending } from './submit.ts';
+
+export { type ChunkLimits, DEFAULT_CHUNK_LIMITS } from './chunk.ts';
+export { type CollectOptions, collectBatch, collectSubmitted, isCollectable } from './collect.ts';
+export type { BatchModeOptions } from './session.ts';
+export { jobDisplayName } from './submit.ts';
+
+/**
+ * The Batch API client for a configuration, or undefined without a key: batch mode has no
+ * offline stand-in, and only the steps that need the API ask for it.
+ */
+export function chooseBatchClient(config: Config, apiKey: string | undefined): BatchClient | undefined {
+  if (!apiKey) return undefined;
+  return createGeminiBatchClient({
+    apiKey,
+    model: config.model,
+    apiVersion: config.apiVersion,
+    baseUrl: config.apiBaseUrl,
+    timeoutMs: config.timing.requestTimeout,
+    costPerImage: batchCostPerImage(config, config.model),
+  });
+}
+
+/**
+ * A freshly claimed batch in `--mode batch`: its pending images go to Gemini as batch jobs and the
+ * run ends `submitted` (exit 0). Nothing is generated now; collectBatch picks the results up.
+ */
+export async function submitBatch(
+  options: BatchModeOptions & { progress: Progress; items: PlanItem[] },
+): Promise<BatchSummary> {
+  const s = new Session(options, options.progress);
+  s.say(
+    'START',
+    `${options.items.length} image(s) to submit to the Gemini Batch API with ${options.progress.model} at $${s.client().costPerImage} per image`,
+  );
+  const known = new Map(options.items.map((i) => [i.key, i]));
+  const stop = await submitPending(s, known);
+  if (stop) return s.finish('stopped', stop);
+  if (s.jobs.length === 0) {
+    // Nothing fitted under the cap: say so the way a synchronous batch stopped by it does.
+    return s.finish('stopped', {
+      exitCode: 3,
+      reason: `the cost cap of $${options.config.cost.maxCost.toFixed(2)} would be passed`,
+    });
+  }
+  return s.finish('submitted');
+}

@@ -1,0 +1,485 @@
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import {
+  type BatchModeOptions,
+  collectSubmitted,
+  DEFAULT_CHUNK_LIMITS,
+} from '../src/batch/batch-mode/index.ts';
+import type { PlanSource } from '../src/batch/plan.ts';
+import { readProgress } from '../src/batch/progress.ts';
+import { runBatch } from '../src/batch/run-batch.ts';
+import type { ImageCheck } from '../src/batch/runner.ts';
+import type { BatchSummary } from '../src/batch/types.ts';
+import { readManifest } from '../src/cases/manifest-store.ts';
+import { batchCostPerImage, type ConfigInput } from '../src/config/schema.ts';
+import { createGeminiProvider } from '../src/providers/gemini.ts';
+import { BatchApiError, classifyJobError, createGeminiBatchClient } from '../src/providers/gemini-batch.ts';
+import { statsRows } from '../src/stats/aggregate.ts';
+import { readBatchReports } from '../src/stats/reports.ts';
+import { VirtualClock } from '../src/util/clock.ts';
+import { caseAll, readJson, TEST_KEY, testConfig } from './support/engine.ts';
+import type { FakeGemini } from './support/fake-gemini.ts';
+import { type FakeGeminiBatch, startFakeGeminiWithBatch } from './support/fake-gemini-batch.ts';
+import { makeTempRoot } from './support/temp-root.ts';
+
+let fake: FakeGemini;
+let batch: FakeGeminiBatch;
+let root: string;
+
+beforeEach(async () => {
+  ({ fake, batch } = await startFakeGeminiWithBatch());
+  root = await makeTempRoot();
+});
+afterEach(async () => {
+  await fake.close();
+});
+
+interface RunOptions {
+  source?: PlanSource;
+  resume?: string;
+  mode?: 'sync' | 'batch';
+  config?: ConfigInput;
+  explicitMaxCost?: boolean;
+  batchOptions?: Pick<BatchModeOptions, 'limits' | 'afterCreate'>;
+  check?: ImageCheck;
+}
+
+function clients(over: ConfigInput = {}) {
+  const config = testConfig(over);
+  const common = {
+    apiKey: TEST_KEY,
+    model: config.model,
+    apiVersion: config.apiVersion,
+    baseUrl: fake.url,
+    timeoutMs: config.timing.requestTimeout,
+  };
+  return {
+    config,
+    provider: createGeminiProvider({ ...common, costPerImage: 0.039 }),
+    batchClient: createGeminiBatchClient({
+      ...common,
+      costPerImage: batchCostPerImage(config, config.model),
+    }),
+  };
+}
+
+/** Runs the real engine and the real @google/genai client against the fake, on a virtual clock. */
+async function run(options: RunOptions): Promise<{ summary: BatchSummary; lines: string[] }> {
+  const { config, provider, batchClient } = clients(options.config);
+  const lines: string[] = [];
+  const result = await runBatch({
+    root,
+    config,
+    provider,
+    batchClient,
+    clock: new VirtualClock(),
+    ...(options.source ? { source: options.source } : {}),
+    ...(options.resume ? { resume: options.resume } : {}),
+    ...(options.mode ? { mode: options.mode } : {}),
+    ...(options.batchOptions ? { batchOptions: options.batchOptions } : {}),
+    ...(options.check ? { check: options.check } : {}),
+    explicitMaxCost: options.explicitMaxCost ?? false,
+    events: { log: (line) => lines.push(line) },
+  });
+  if (result.batchId === null) throw new Error('nothing was planned');
+  return { summary: result, lines };
+}
+
+const generateCalls = () => fake.requests.filter((r) => r.path.endsWith(':generateContent')).length;
+
+function threeCases(): PlanSource {
+  const images = ['case-2025-01-19', 'case-2025-01-20', 'case-2025-01-21'].flatMap((caseId) => [
+    ...['suspect-1', 'suspect-2', 'suspect-3'].map((suspectId) => ({
+      type: 'suspect' as const,
+      caseId,
+      suspectId,
+    })),
+    { type: 'scene' as const, caseId },
+  ]);
+  return { kind: 'images', images };
+}
+
+describe('submit, then collect', () => {
+  test('a new batch becomes one job, ends submitted (exit 0), and is collected at half price', async () => {
+    const first = await run({ source: caseAll(), mode: 'batch' });
+    expect(first.summary).toMatchObject({
+      status: 'submitted',
+      exitCode: 0,
+      pending: 4,
+      successful: 0,
+      costUsd: 0,
+    });
+    expect(generateCalls()).toBe(0);
+    expect(batch.jobs).toHaveLength(1);
+    const job = batch.jobs[0];
+    expect(job?.displayName).toBe(`lineup-${first.summary.batchId}-job-1`);
+    expect(job?.model).toBe('gemini-2.5-flash-image');
+    expect(job?.requests.map((r) => r.key)).toEqual([
+      'case-2025-01-19/suspect-1',
+      'case-2025-01-19/suspect-2',
+      'case-2025-01-19/suspect-3',
+      'case-2025-01-19/scene',
+    ]);
+    expect(job?.requests.map((r) => r.aspectRatio)).toEqual(['3:4', '3:4', '3:4', '16:9']);
+    const submitted = await readProgress(root, first.summary.batchId);
+    expect(submitted).toMatchObject({ status: 'submitted', mode: 'batch' });
+    expect(submitted.jobs).toEqual([
+      {
+        name: job?.name,
+        displayName: job?.displayName,
+        keys: job?.requests.map((r) => r.key),
+        state: 'JOB_STATE_PENDING',
+        createdAt: job?.createTime,
+      },
+    ]);
+    expect(first.lines.at(-1)).toMatch(/SUBMITTED: 4 image\(s\) wait in 1 Gemini batch job\(s\)/);
+
+    // Still running: nothing saved, still submitted, no second job.
+    await batch.advance(job?.name ?? '', 'running');
+    const waiting = await run({ resume: first.summary.batchId });
+    expect(waiting.summary).toMatchObject({ status: 'submitted', exitCode: 0, pending: 4 });
+    expect(waiting.lines.some((l) => l.includes('is running'))).toBe(true);
+    expect((await readProgress(root, first.summary.batchId)).jobs?.[0]?.state).toBe('JOB_STATE_RUNNING');
+
+    await batch.advance(job?.name ?? '', 'succeeded');
+    const done = await run({ resume: first.summary.batchId });
+    expect(done.summary).toMatchObject({ status: 'completed', exitCode: 0, successful: 4, costUsd: 0.078 });
+    expect(done.summary.generated.map((g) => g.costUsd)).toEqual([0.0195, 0.0195, 0.0195, 0.0195]);
+    expect(generateCalls()).toBe(0);
+    expect(batch.count('create')).toBe(1);
+    const manifest = await readManifest(root, 'case-2025-01-19');
+    expect(manifest.images['suspect-2']).toMatchObject({
+      mode: 'batch',
+      costUsd: 0.0195,
+      batchId: first.summary.batchId,
+      attempts: 1,
+      provider: 'gemini',
+      width: 864,
+      height: 1184,
+    });
+    expect(manifest.images.scene).toMatchObject({ mode: 'batch', width: 1344, height: 768 });
+    expect((await readProgress(root, first.summary.batchId)).jobs?.[0]?.state).toBe('JOB_STATE_SUCCEEDED');
+
+    // Collecting again asks nothing and changes nothing.
+    const calls = batch.calls.length;
+    const again = await run({ resume: first.summary.batchId });
+    expect(again.summary).toMatchObject({ status: 'completed', successful: 4 });
+    expect(batch.calls).toHaveLength(calls);
+  });
+
+  test('reports, stats and the estimate use the batch price', async () => {
+    const first = await run({ source: caseAll(), mode: 'batch' });
+    const pendingReport = (await readJson(first.summary.errorReportFile)) as Record<string, unknown>;
+    expect(pendingReport).toMatchObject({ mode: 'batch', status: 'submitted', summary: { pending: 4 } });
+    await batch.advanceAll('succeeded');
+    const done = await run({ resume: first.summary.batchId });
+    const report = (await readJson(done.summary.errorReportFile)) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      mode: 'batch',
+      status: 'completed',
+      summary: { total: 4, successful: 4, failed: 0 },
+      metrics: { estimatedCostUsd: 0.078 },
+    });
+    const rows = statsRows(await readBatchReports(root));
+    expect(rows).toEqual([
+      expect.objectContaining({ batchId: first.summary.batchId, mode: 'batch', costUsd: 0.078 }),
+    ]);
+  });
+
+  test('the cost check before submitting counts the batch price', async () => {
+    // Four images: $0.156 synchronously, $0.078 in batch mode; a $0.10 cap allows only the latter.
+    await expect(run({ source: caseAll(), config: { cost: { maxCost: 0.1 } } })).rejects.toThrow(
+      /over cost.maxCost/,
+    );
+    const { summary } = await run({ source: caseAll(), mode: 'batch', config: { cost: { maxCost: 0.1 } } });
+    expect(summary.status).toBe('submitted');
+  });
+
+  test('--max-cost submits what fits and leaves the rest pending', async () => {
+    const { summary } = await run({
+      source: caseAll(),
+      mode: 'batch',
+      config: { cost: { maxCost: 0.05 } },
+      explicitMaxCost: true,
+    });
+    expect(summary).toMatchObject({ status: 'submitted', exitCode: 0, pending: 4 });
+    expect(batch.jobs[0]?.requests).toHaveLength(2);
+    const none = await run({
+      source: caseAll('case-2025-01-20'),
+      mode: 'batch',
+      config: { cost: { maxCost: 0.01 } },
+      explicitMaxCost: true,
+    });
+    expect(none.summary).toMatchObject({ status: 'stopped', exitCode: 3 });
+    expect(batch.jobs).toHaveLength(1);
+  });
+});
+
+describe('a crash between creating a job and recording it', () => {
+  test('the rerun finds the job by its display name and creates no second one', async () => {
+    const crash = new Error('killed right after batches.create');
+    await expect(
+      run({
+        source: caseAll(),
+        mode: 'batch',
+        batchOptions: {
+          afterCreate: () => {
+            throw crash;
+          },
+        },
+      }),
+    ).rejects.toBe(crash);
+    expect(batch.jobs).toHaveLength(1);
+    const batchId = 'batch-2025-01-19-001';
+    const crashed = await readProgress(root, batchId);
+    // The job was planned (and written) before it was created, but its name never reached the file.
+    expect(crashed.status).toBe('running');
+    expect(crashed.jobs).toEqual([
+      expect.objectContaining({ displayName: `lineup-${batchId}-job-1`, state: 'CREATING' }),
+    ]);
+    expect(crashed.jobs?.[0]?.name).toBeUndefined();
+
+    const { config, provider, batchClient } = clients();
+    const collected = await collectSubmitted(root, {
+      config,
+      provider,
+      client: batchClient,
+      clock: new VirtualClock(),
+    });
+    expect(collected.map((s) => s.status)).toEqual(['submitted']);
+    expect(batch.count('create')).toBe(1);
+    expect(batch.jobs).toHaveLength(1);
+    expect((await readProgress(root, batchId)).jobs?.[0]?.name).toBe(batch.jobs[0]?.name);
+
+    await batch.advanceAll('succeeded');
+    const done = await run({ resume: batchId });
+    expect(done.summary).toMatchObject({ status: 'completed', successful: 4 });
+    expect(batch.count('create')).toBe(1);
+    expect(generateCalls()).toBe(0);
+  });
+
+  test('a create that fails after reaching the server is looked up, not repeated', async () => {
+    let first = true;
+    const { summary, lines } = await run({
+      source: caseAll(),
+      mode: 'batch',
+      batchOptions: {
+        afterCreate: () => {
+          if (!first) return;
+          first = false;
+          throw new BatchApiError({
+            ok: false,
+            errorType: 'network',
+            reason: 'timeout',
+            message: 'request timed out',
+          });
+        },
+      },
+    });
+    expect(summary.status).toBe('submitted');
+    expect(batch.count('create')).toBe(1);
+    expect(lines.some((l) => /already exists as batches\//.test(l))).toBe(true);
+  });
+
+  test('a 503 on create is retried; a 400 stops the batch, and --resume submits it later', async () => {
+    batch.failNextCreate(503);
+    const retried = await run({ source: caseAll('case-2025-01-19'), mode: 'batch' });
+    expect(retried.summary.status).toBe('submitted');
+    expect(batch.count('create')).toBe(2);
+    expect(batch.jobs).toHaveLength(1);
+
+    batch.failNextCreate(400, 'Request payload size exceeds the limit');
+    const stopped = await run({ source: caseAll('case-2025-01-20'), mode: 'batch' });
+    expect(stopped.summary).toMatchObject({ status: 'stopped', exitCode: 1 });
+    expect(stopped.summary.stopReason).toMatch(/creating lineup-.*-job-1 failed: validation/);
+    const resumed = await run({ resume: stopped.summary.batchId });
+    expect(resumed.summary.status).toBe('submitted');
+    expect(batch.jobs.map((j) => j.displayName)).toEqual([
+      `lineup-${retried.summary.batchId}-job-1`,
+      `lineup-${stopped.summary.batchId}-job-1`,
+    ]);
+  });
+});
+
+describe('failures inside a job', () => {
+  test('retryable per-request errors go synchronous, validation ones are recorded', async () => {
+    batch.setOutcome((request) => {
+      switch (request.key) {
+        case 'case-2025-01-19/suspect-1':
+          return { kind: 'error', code: 13, message: 'Internal error encountered.' };
+        case 'case-2025-01-19/suspect-2':
+          return { kind: 'finish', finishReason: 'IMAGE_SAFETY' };
+        case 'case-2025-01-19/scene':
+          return { kind: 'missing' };
+        default:
+          return undefined;
+      }
+    });
+    const first = await run({ source: caseAll(), mode: 'batch' });
+    await batch.advanceAll('succeeded');
+    const { summary, lines } = await run({ resume: first.summary.batchId });
+    expect(summary).toMatchObject({
+      status: 'completed_with_failures',
+      exitCode: 1,
+      successful: 3,
+      failed: 1,
+    });
+    expect(generateCalls()).toBe(2);
+    expect(summary.failures).toEqual([
+      expect.objectContaining({
+        suspectId: 'suspect-2',
+        errorType: 'validation',
+        reason: 'image_blocked',
+        recoverable: false,
+      }),
+    ]);
+    const manifest = await readManifest(root, 'case-2025-01-19');
+    expect(manifest.images['suspect-1']).toMatchObject({ mode: 'sync', costUsd: 0.039 });
+    expect(manifest.images.scene).toMatchObject({ mode: 'sync', costUsd: 0.039 });
+    expect(manifest.images['suspect-3']).toMatchObject({ mode: 'batch', costUsd: 0.0195 });
+    expect(manifest.images['suspect-2']).toBeUndefined();
+    expect(summary.costUsd).toBe(0.0975);
+    expect(lines.some((l) => l.includes('suspect-1 failed in the batch job (api_error'))).toBe(true);
+    expect(lines.some((l) => l.includes('returned nothing for scene'))).toBe(true);
+    const report = (await readJson(summary.errorReportFile)) as Record<string, unknown>;
+    expect(report).toMatchObject({ mode: 'batch', summary: { successful: 3, failed: 1 } });
+  });
+
+  test('a quota error inside a job is retried synchronously', async () => {
+    batch.setOutcome((request) =>
+      request.key === 'case-2025-01-19/scene'
+        ? { kind: 'error', code: 8, message: 'Resource exhausted.' }
+        : undefined,
+    );
+    const first = await run({ source: caseAll(), mode: 'batch' });
+    await batch.advanceAll('succeeded');
+    const { summary } = await run({ resume: first.summary.batchId });
+    expect(summary).toMatchObject({ status: 'completed', successful: 4, costUsd: 0.0975 });
+    expect(generateCalls()).toBe(1);
+  });
+
+  test('an image that fails the quality checks is generated again synchronously', async () => {
+    const first = await run({ source: caseAll(), mode: 'batch' });
+    await batch.advanceAll('succeeded');
+    let checked = 0;
+    const check: ImageCheck = (item) => {
+      checked += 1;
+      // Only the batch's scene is bad; its synchronous replacement passes.
+      return item.imageId === 'scene' && checked <= 4 ? ['too-dark'] : [];
+    };
+    const { summary, lines } = await run({ resume: first.summary.batchId, check });
+    expect(summary).toMatchObject({ status: 'completed', successful: 4 });
+    expect(generateCalls()).toBe(1);
+    // The rejected batch image was paid for too: 4 x $0.0195 + $0.039.
+    expect(summary.costUsd).toBe(0.117);
+    expect(lines.some((l) => l.includes('scene failed quality checks (too-dark)'))).toBe(true);
+    expect((await readManifest(root, 'case-2025-01-19')).images.scene).toMatchObject({
+      mode: 'sync',
+      quality: [],
+    });
+  });
+
+  test('per-request statuses are read as gRPC codes (or HTTP ones) and classified as the error table says', () => {
+    expect(classifyJobError({ code: 3, message: 'bad' })).toMatchObject({
+      errorType: 'validation',
+      status: 400,
+    });
+    expect(classifyJobError({ code: 8, message: 'quota' })).toMatchObject({
+      errorType: 'rate_limit',
+      status: 429,
+    });
+    expect(classifyJobError({ code: 14, message: 'overloaded' })).toMatchObject({ errorType: 'api_error' });
+    expect(classifyJobError({ code: 4, message: 'slow' })).toMatchObject({
+      errorType: 'api_error',
+      status: 504,
+    });
+    expect(classifyJobError({ code: 16 })).toMatchObject({ errorType: 'auth' });
+    expect(classifyJobError({ code: 503, message: 'http style' })).toMatchObject({
+      errorType: 'api_error',
+      status: 503,
+    });
+    expect(classifyJobError({ code: 13, message: `key ${TEST_KEY} leaked` }, TEST_KEY).message).not.toContain(
+      TEST_KEY,
+    );
+  });
+
+  test.each(['expired', 'failed', 'cancelled'] as const)(
+    'a job that ends %s falls back to synchronous generation',
+    async (state) => {
+      const first = await run({ source: caseAll(), mode: 'batch' });
+      await batch.advanceAll(state);
+      const { summary, lines } = await run({ resume: first.summary.batchId });
+      expect(summary).toMatchObject({ status: 'completed', exitCode: 0, successful: 4, costUsd: 0.156 });
+      expect(generateCalls()).toBe(4);
+      expect(
+        lines.some((l) =>
+          l.includes(`${state}: 0 result(s) returned, 4 image(s) go to synchronous generation`),
+        ),
+      ).toBe(true);
+      const manifest = await readManifest(root, 'case-2025-01-19');
+      expect(manifest.images['suspect-1']).toMatchObject({ mode: 'sync', costUsd: 0.039 });
+      const progress = await readProgress(root, first.summary.batchId);
+      expect(progress.jobs?.[0]?.state).toBe(`JOB_STATE_${state.toUpperCase()}`);
+      expect(((await readJson(summary.errorReportFile)) as { mode: string }).mode).toBe('batch');
+    },
+  );
+});
+
+describe('batches of several cases', () => {
+  test('are split into jobs, each collected as it finishes', async () => {
+    const limits = { ...DEFAULT_CHUNK_LIMITS, maxRequests: 5 };
+    const first = await run({ source: threeCases(), mode: 'batch', batchOptions: { limits } });
+    expect(first.summary).toMatchObject({ status: 'submitted', total: 12 });
+    expect(batch.jobs.map((j) => j.requests.length)).toEqual([5, 5, 2]);
+    expect(new Set(batch.jobs.map((j) => j.displayName)).size).toBe(3);
+    expect(batch.jobs[1]?.requests[0]?.key).toBe('case-2025-01-20/suspect-2');
+
+    await batch.advance(batch.jobs[0]?.name ?? '', 'succeeded');
+    await batch.advance(batch.jobs[1]?.name ?? '', 'running');
+    const part = await run({ resume: first.summary.batchId });
+    expect(part.summary).toMatchObject({ status: 'submitted', exitCode: 0, successful: 5, pending: 7 });
+    expect(
+      part.lines.some((l) => l.includes('PROGRESS: 1/12 (8%) - case-2025-01-19/suspect-1 complete (batch)')),
+    ).toBe(true);
+
+    await batch.advanceAll('succeeded');
+    const done = await run({ resume: first.summary.batchId });
+    expect(done.summary).toMatchObject({ status: 'completed', successful: 12, costUsd: 0.234 });
+    expect(done.summary.generated).toHaveLength(7);
+    for (const caseId of ['case-2025-01-19', 'case-2025-01-20', 'case-2025-01-21']) {
+      const manifest = await readManifest(root, caseId);
+      expect(Object.values(manifest.images).map((e) => e.mode)).toEqual(['batch', 'batch', 'batch', 'batch']);
+    }
+    expect(generateCalls()).toBe(0);
+  });
+
+  test('jobs stay under the inline size limit', async () => {
+    const limits = { maxBytes: 2500, maxRequests: 100 };
+    await run({ source: threeCases(), mode: 'batch', batchOptions: { limits } });
+    expect(batch.jobs.length).toBeGreaterThan(1);
+    for (const job of batch.jobs) {
+      const bytes = job.requests.reduce((n, r) => n + Buffer.byteLength(r.prompt), 0);
+      expect(bytes).toBeLessThanOrEqual(2500);
+    }
+    expect(batch.jobs.flatMap((j) => j.requests)).toHaveLength(12);
+  });
+
+  test('collectSubmitted goes over every submitted batch and leaves sync ones alone', async () => {
+    const a = await run({ source: caseAll('case-2025-01-19'), mode: 'batch' });
+    const b = await run({ source: caseAll('case-2025-01-20'), mode: 'batch' });
+    await run({ source: caseAll('case-2025-01-21') });
+    const syncCalls = generateCalls();
+    await batch.advance(`lineup-${a.summary.batchId}-job-1`, 'succeeded');
+    const { config, provider, batchClient } = clients();
+    const results = await collectSubmitted(root, {
+      config,
+      provider,
+      client: batchClient,
+      clock: new VirtualClock(),
+    });
+    expect(results.map((r) => [r.batchId, r.status])).toEqual([
+      [a.summary.batchId, 'completed'],
+      [b.summary.batchId, 'submitted'],
+    ]);
+    expect(generateCalls()).toBe(syncCalls);
+  });
+});
