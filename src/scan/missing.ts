@@ -1,16 +1,10 @@
-import { listCaseIds, readCase } from '../cases/case-store.ts';
 import type { PlannedImage } from '../batch/types.ts';
-import { imageExists } from '../batch/plan.ts';
+import { imagesToGenerate, scanAll } from './scan.ts';
 
-/** Every image of every case that has no file yet, in case order (what `--scan-all --fix` makes). */
+/**
+ * Every image of every case the scan says to (re)generate: missing, empty, corrupt, placeholder
+ * or stale, in case order. Unreadable cases are left out here; the scan command reports them.
+ */
 export async function missingImages(root: string): Promise<PlannedImage[]> {
-  const out: PlannedImage[] = [];
-  for (const caseId of await listCaseIds(root)) {
-    const data = await readCase(root, caseId);
-    for (const s of data.suspects) {
-      if (!(await imageExists(root, caseId, s.id))) out.push({ type: 'suspect', caseId, suspectId: s.id });
-    }
-    if (!(await imageExists(root, caseId, 'scene'))) out.push({ type: 'scene', caseId });
-  }
-  return out;
+  return imagesToGenerate(await scanAll(root));
 }

@@ -1,0 +1,204 @@
+import { isAbsolute, resolve } from 'node:path';
+import { chooseProvider, runBatch } from '../batch/run-batch.ts';
+import { assertCaseId } from '../cases/ids.ts';
+import { loadConfig } from '../config/load-config.ts';
+import type { ConfigInput } from '../config/schema.ts';
+import { ExitCode, InputError } from '../errors.ts';
+import { createQualityCheck } from '../quality/case-quality.ts';
+import { MAX_EXPORT_IMAGES, writeBatchFile } from '../scan/export.ts';
+import {
+  type ImageStatus,
+  imagesToGenerate,
+  needsGeneration,
+  REGENERATE_KINDS,
+  type ScanReport,
+  scanAll,
+  scanCase,
+} from '../scan/scan.ts';
+import { formatTable } from '../scan/table.ts';
+import { type Output, terminalEvents } from './terminal-reporter.ts';
+
+export interface ScanArgs {
+  scanAll?: boolean;
+  caseId?: string;
+  fix?: boolean;
+  export?: string;
+  /** Exit 1 when anything needs generating (for CI gates); otherwise a scan alone exits 0. */
+  check?: boolean;
+  json?: boolean;
+  provider?: string;
+  model?: string;
+  config?: string;
+  apiBaseUrl?: string;
+  maxCost?: number;
+}
+
+async function runScan(root: string, args: ScanArgs): Promise<ScanReport> {
+  if (Boolean(args.scanAll) === Boolean(args.caseId)) {
+    throw new InputError('give exactly one of --scan-all or --case-id (see --help)', { field: 'arguments' });
+  }
+  if (args.scanAll) return scanAll(root);
+  // A single named case that cannot be read is bad input (exit 2), not a finding.
+  const images = await scanCase(root, assertCaseId(args.caseId ?? ''));
+  return { cases: 1, images, problems: [] };
+}
+
+export function summarize(report: ScanReport): string {
+  const counts = new Map<string, number>();
+  for (const image of report.images) for (const f of image.findings) counts.set(f, (counts.get(f) ?? 0) + 1);
+  const toGenerate = report.images.filter(needsGeneration).length;
+  const parts = [...counts].map(([kind, n]) => `${kind} ${n}`);
+  return (
+    `${report.cases} case(s), ${report.images.length} image(s): ${toGenerate} to generate` +
+    (parts.length ? ` (${parts.join(', ')})` : '') +
+    (report.problems.length ? `; ${report.problems.length} case(s) could not be scanned` : '')
+  );
+}
+
+export function scanTable(images: readonly ImageStatus[]): string {
+  return formatTable(
+    ['case', 'image', 'findings', 'action', 'detail'],
+    images
+      .filter((i) => i.findings.length > 0)
+      .map((i) => [
+        i.caseId,
+        i.file ?? i.imageId,
+        i.findings.join(', '),
+        needsGeneration(i) ? 'generate' : i.findings.includes('awaiting-review') ? 'review' : 'check',
+        i.details.join('; '),
+      ]),
+  );
+}
+
+/**
+ * regenerate-missing-images: scan, print, optionally export the images to generate as a batch
+ * file and/or generate them as one resumable batch.
+ *
+ * Exit codes: a scan or export alone is 0 (its report is the result; `--check` makes it 1 when
+ * anything needs generating); with --fix the batch's own code (0, 1 failures, 3 stopped early);
+ * 1 when a case could not be scanned with --scan-all; 2 for bad input.
+ */
+export async function regenerateMissing(
+  root: string,
+  args: ScanArgs,
+  output: Output,
+  env: NodeJS.ProcessEnv = process.env,
+  signal?: AbortSignal,
+): Promise<number> {
+  if (args.provider !== undefined && args.provider !== 'gemini' && args.provider !== 'placeholder') {
+    throw new InputError(`${JSON.stringify(args.provider)} is not a provider; use gemini or placeholder`, {
+      field: '--provider',
+    });
+  }
+  // Config errors surface before any scan output, so a typo in a flag never half-runs.
+  const overrides: ConfigInput = {
+    ...(args.model ? { model: args.model } : {}),
+    ...(args.provider ? { provider: args.provider as 'gemini' | 'placeholder' } : {}),
+    ...(args.apiBaseUrl ? { apiBaseUrl: args.apiBaseUrl } : {}),
+    ...(args.maxCost !== undefined ? { cost: { maxCost: args.maxCost } } : {}),
+  };
+  const config = args.fix ? await loadConfig(root, args.config, overrides) : null;
+
+  const report = await runScan(root, args);
+  const images = imagesToGenerate(report);
+  const say = args.json ? () => {} : output.out;
+
+  if (report.images.some((i) => i.findings.length > 0)) say(scanTable(report.images));
+  for (const p of report.problems) output.err(`error: ${p.message}`);
+  say(summarize(report));
+
+  let exported: { file: string; images: number } | null = null;
+  if (args.export) {
+    const file = isAbsolute(args.export) ? args.export : resolve(root, args.export);
+    const written = await writeBatchFile(file, images);
+    exported = { file: args.export, images: written };
+    if (images.length > MAX_EXPORT_IMAGES) {
+      output.err(
+        `warning: a batch file holds at most ${MAX_EXPORT_IMAGES} images; exported the first ${MAX_EXPORT_IMAGES} of ${images.length}, scan again after generating them`,
+      );
+    }
+    say(
+      written
+        ? `Exported ${written} image(s) to ${args.export}; generate them with: npx tsx scripts/batch-generate-images.ts --batch-file ${args.export} --force`
+        : `Exported an empty list to ${args.export}: nothing to generate.`,
+    );
+  }
+
+  const problemsCode = report.problems.length ? ExitCode.someFailed : ExitCode.ok;
+  const json = (extra: Record<string, unknown>, exitCode: number) => {
+    if (!args.json) return;
+    output.out(
+      JSON.stringify(
+        {
+          cases: report.cases,
+          images: report.images.length,
+          toGenerate: images,
+          findings: report.images.filter((i) => i.findings.length > 0),
+          problems: report.problems,
+          ...(exported ? { exported } : {}),
+          ...extra,
+          exitCode,
+        },
+        null,
+        2,
+      ),
+    );
+  };
+
+  if (!args.fix || !config) {
+    const code = Math.max(problemsCode, args.check && images.length ? ExitCode.someFailed : ExitCode.ok);
+    json({}, code);
+    return code;
+  }
+  if (images.length === 0) {
+    say('Nothing to generate.');
+    json({ batchId: null }, problemsCode);
+    return problemsCode;
+  }
+
+  const apiKey = env.GEMINI_API_KEY?.trim() || undefined;
+  const provider = chooseProvider(config, {
+    ...(apiKey ? { apiKey } : {}),
+    allowFallback: true,
+    warn: output.err,
+  });
+  // force: stale, corrupt and placeholder images have files that must be replaced, not skipped.
+  const result = await runBatch({
+    root,
+    config,
+    provider,
+    source: { kind: 'images', images },
+    force: true,
+    explicitMaxCost: args.maxCost !== undefined,
+    events: terminalEvents(output, args.json ?? false),
+    check: createQualityCheck(root),
+    ...(signal ? { signal } : {}),
+  });
+  if (result.batchId === null) {
+    json({ batchId: null }, problemsCode);
+    return problemsCode;
+  }
+  const code = Math.max(result.exitCode, problemsCode);
+  say(
+    `${result.batchId}: ${result.successful}/${result.total} done, ${result.failed} failed, ${result.pending} pending, $${result.costUsd.toFixed(3)}` +
+      (result.stopReason ? ` (stopped: ${result.stopReason})` : ''),
+  );
+  say(`Report: ${result.errorReportFile}`);
+  if (result.exitCode !== 0)
+    say(`Resume: npx tsx scripts/batch-generate-images.ts --resume ${result.batchId}`);
+  // Placeholders are still "to generate" by design: say so, rather than let a clean-looking run mislead.
+  const fixedCases = [...new Set(images.map((i) => i.caseId))];
+  const after = await scanAll(root, { caseIds: fixedCases });
+  const left = after.images.filter((i) => i.findings.some((f) => REGENERATE_KINDS.has(f)));
+  if (left.length) {
+    const placeholders = left.filter((i) => i.findings.includes('placeholder')).length;
+    say(
+      `${left.length} image(s) still to generate after the fix` +
+        (placeholders ? ` (${placeholders} placeholder(s): set GEMINI_API_KEY for real images)` : ''),
+    );
+  } else {
+    say('Scan after the fix: nothing left to generate (new images await review).');
+  }
+  json({ batchId: result.batchId, batch: result, leftToGenerate: left.length }, code);
+  return code;
+}

@@ -1,0 +1,149 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { saveImage } from '../src/batch/save-image.ts';
+import { readCase, writeCase } from '../src/cases/case-store.ts';
+import { updateManifest } from '../src/cases/manifest-store.ts';
+import { caseDir, caseFile, imageFile, imagesDir } from '../src/cases/paths.ts';
+import type { Output } from '../src/cli/terminal-reporter.ts';
+import { validateCase, validateCaseCommand } from '../src/cli/validate-case.ts';
+import { buildPrompt } from '../src/prompts/index.ts';
+import { renderPlaceholderPng } from '../src/providers/placeholder.ts';
+import { SIZE_FOR_ASPECT } from '../src/providers/types.ts';
+import { makeTempRoot } from './support/temp-root.ts';
+
+const CASE = 'case-2025-01-19';
+
+async function seedCase(root: string): Promise<void> {
+  const data = await readCase(root, CASE);
+  for (const imageId of [...data.suspects.map((s) => s.id), 'scene']) {
+    const built = buildPrompt(data, imageId);
+    const size = SIZE_FOR_ASPECT[built.aspectRatio];
+    const bytes = renderPlaceholderPng(built.prompt, size.width, size.height, built.kind);
+    await saveImage(
+      root,
+      CASE,
+      imageId,
+      {
+        ok: true,
+        bytes,
+        mimeType: 'image/png',
+        ...size,
+        provider: 'placeholder',
+        model: 'placeholder',
+        costUsd: 0,
+      },
+      {
+        batchId: 'batch-2025-01-19-001',
+        promptHash: built.promptHash,
+        attempts: 1,
+        generatedAt: 'x',
+        mode: 'sync',
+        quality: [],
+      },
+    );
+  }
+}
+
+function capture(): Output & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, out: (l) => lines.push(l), err: (l) => lines.push(l), isTTY: false };
+}
+
+describe('validate-case', () => {
+  it('a sample case without images and a case with recorded images are valid (exit 0)', async () => {
+    const root = await makeTempRoot();
+    for (const id of ['case-2025-01-19', 'case-2025-01-20', 'case-2025-01-21']) {
+      expect(await validateCase(root, id)).toEqual([]);
+    }
+    await seedCase(root);
+    const out = capture();
+    expect(await validateCaseCommand(root, { caseId: CASE }, out)).toBe(0);
+    expect(out.lines).toEqual([`${CASE}: valid.`]);
+  });
+
+  it('lists every schema problem of case.json at once, duplicate suspect ids included', async () => {
+    const root = await makeTempRoot();
+    const data = JSON.parse(await readFile(caseFile(root, CASE), 'utf8'));
+    data.suspects[1].id = 'suspect-1';
+    data.title = '';
+    data.extra = true;
+    await writeFile(caseFile(root, CASE), JSON.stringify(data));
+    const rows = await validateCase(root, CASE);
+    const subjects = rows.map((r) => r.subject);
+    expect(subjects).toContain('case.json: suspects[1].id');
+    expect(subjects).toContain('case.json: title');
+    expect(rows.find((r) => r.subject === 'case.json: suspects[1].id')?.detail).toMatch(
+      /duplicate suspect id/,
+    );
+    expect(rows.every((r) => r.check === 'schema')).toBe(true);
+  });
+
+  it('cross-checks the manifest against the files and the case', async () => {
+    const root = await makeTempRoot();
+    await seedCase(root);
+    // Same size, different content: only the hash can tell.
+    const s1 = imageFile(root, CASE, 'suspect-1');
+    const bytes = await readFile(s1);
+    bytes[bytes.length - 20] = (bytes[bytes.length - 20] ?? 0) ^ 0xff;
+    await writeFile(s1, bytes);
+    await writeFile(
+      imageFile(root, CASE, 'suspect-2'),
+      (await readFile(imageFile(root, CASE, 'suspect-2'))).subarray(0, 3000),
+    );
+    const data = await readCase(root, CASE);
+    data.suspects = data.suspects.filter((s) => s.id !== 'suspect-3');
+    await writeCase(root, data);
+    await writeFile(join(imagesDir(root, CASE), 'notes.txt'), 'hi');
+    await writeFile(join(imagesDir(root, CASE), 'scene.jpg'), 'old');
+    await writeFile(join(caseDir(root, CASE), 'draft.json'), '{}');
+    await updateManifest(root, CASE, (m) => {
+      const e = m.images.scene;
+      if (e) e.width = 10;
+    });
+    const rows = (await validateCase(root, CASE)).map((r) => `${r.check} ${r.subject}`);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        'sha256 images/suspect-1.png',
+        'size images/suspect-2.png',
+        'sha256 images/suspect-2.png',
+        'orphan-entry images/manifest.json: images.suspect-3',
+        'dimensions images/scene.png',
+        'stray-file images/notes.txt',
+        'stray-file images/suspect-3.png',
+        'unrecorded images/scene.jpg',
+        'stray-file draft.json',
+      ]),
+    );
+    expect(rows.some((r) => r.startsWith('size images/suspect-1.png'))).toBe(false);
+    const out = capture();
+    expect(await validateCaseCommand(root, { caseId: CASE }, out)).toBe(1);
+    expect(out.lines.join('\n')).toMatch(/check\s+where\s+problem/);
+    expect(out.lines.join('\n')).toMatch(/problem\(s\)\./);
+  });
+
+  it('a manifest entry without its file and a broken manifest are problems', async () => {
+    const root = await makeTempRoot();
+    await mkdir(imagesDir(root, CASE), { recursive: true });
+    await seedCase(root);
+    await writeFile(imageFile(root, CASE, 'scene'), '');
+    await rm(imageFile(root, CASE, 'suspect-1'));
+    const rows = (await validateCase(root, CASE)).map((r) => `${r.check} ${r.subject}`);
+    expect(rows).toContain('missing-file images/suspect-1.png');
+    expect(rows).toContain('image images/scene.png');
+    await writeFile(join(imagesDir(root, CASE), 'manifest.json'), '{"caseId": 5}');
+    const broken = await validateCase(root, CASE);
+    expect(broken.some((r) => r.check === 'schema' && r.subject.startsWith('images/manifest.json'))).toBe(
+      true,
+    );
+  });
+
+  it('bad input: an invalid or unknown case id (exit 2 via runCommand)', async () => {
+    const root = await makeTempRoot();
+    await expect(validateCaseCommand(root, { caseId: '../x' }, capture())).rejects.toThrow(/not a case id/);
+    await expect(validateCaseCommand(root, { caseId: 'case-2030-02-02' }, capture())).rejects.toThrow(
+      /does not exist/,
+    );
+    await expect(validateCaseCommand(root, {}, capture())).rejects.toThrow(/--case-id is required/);
+  });
+});
