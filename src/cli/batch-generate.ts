@@ -4,6 +4,7 @@ import { chooseProvider, planBatch, runBatch } from '../batch/run-batch.ts';
 import { loadConfig } from '../config/load-config.ts';
 import type { ConfigInput } from '../config/schema.ts';
 import { ExitCode, InputError } from '../errors.ts';
+import { createQualityCheck } from '../quality/index.ts';
 import { missingImages } from '../scan/missing.ts';
 import { type Output, terminalEvents } from './terminal-reporter.ts';
 
@@ -81,6 +82,8 @@ export async function batchGenerate(
     warn: output.err,
   });
   const explicitMaxCost = args.maxCost !== undefined;
+  // The scan lists files that exist but must be redone (stale, corrupt, placeholder): planning must not skip them.
+  const force = (args.force ?? false) || (args.scanAll ?? false);
   // Built whenever the API is used: a --resume of a batch-mode batch needs it without --mode.
   const batchClient = provider.name === 'gemini' ? chooseBatchClient(config, apiKey) : undefined;
   if (mode === 'batch' && !batchClient) {
@@ -95,7 +98,7 @@ export async function batchGenerate(
       root,
       config,
       source,
-      force: args.force ?? false,
+      force,
       provider,
       explicitMaxCost,
       costPerImage,
@@ -128,11 +131,12 @@ export async function batchGenerate(
     provider,
     ...(source ? { source } : {}),
     ...(args.resume ? { resume: args.resume } : {}),
-    force: args.force ?? false,
+    force,
     explicitMaxCost,
     mode,
     batchClient,
     events,
+    check: createQualityCheck(root),
     ...(signal ? { signal } : {}),
   });
   if (result.batchId === null) {
