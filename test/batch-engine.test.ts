@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { WINDOW_MARGIN_MS } from '../src/batch/limiter.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import { VirtualClock } from '../src/util/clock.ts';
 import { caseAll, imagesPath, progressOf, readJson, runAgainstFake, TEST_KEY } from './support/engine.ts';
@@ -286,8 +287,8 @@ describe('rate limits', () => {
     expect(starts).toHaveLength(12);
     for (const t of starts)
       expect(starts.filter((s) => s > t - 60_000 && s <= t).length).toBeLessThanOrEqual(3);
-    // 12 requests at 3 per minute: the last starts in the fourth minute, not later.
-    expect((starts.at(-1) ?? 0) - (starts[0] ?? 0)).toBe(180_000);
+    // 12 requests at 3 per window: the last starts in the fourth window, not later.
+    expect((starts.at(-1) ?? 0) - (starts[0] ?? 0)).toBe(3 * (60_000 + WINDOW_MARGIN_MS));
   });
 
   test('requestsPerDay stops the batch with exit 3 when reached', async () => {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, test } from 'vitest';
@@ -20,6 +21,118 @@ function makePng(width: number, height: number): Uint8Array {
 
 function makeJpeg(width: number, height: number): Uint8Array {
   return new Uint8Array(jpeg.encode({ width, height, data: rgba(width, height) }, 85).data);
+}
+
+function chunk(type: string, data: Uint8Array | number[] = []): Buffer {
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), Buffer.from(data)]);
+  const out = Buffer.alloc(body.length + 8);
+  out.writeUInt32BE(body.length - 4, 0);
+  body.copy(out, 4);
+  out.writeUInt32BE(crc32(body), body.length + 4);
+  return out;
+}
+
+function ihdr(width: number, height: number, depth: number, colorType: number, interlace = 0): Buffer {
+  const data = Buffer.alloc(13);
+  data.writeUInt32BE(width, 0);
+  data.writeUInt32BE(height, 4);
+  data.set([depth, colorType, 0, 0, interlace], 8);
+  return chunk('IHDR', data);
+}
+
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** Bytes of filtered image data a PNG of this shape holds (1 filter byte + packed pixels per row, per pass). */
+function filteredLength(width: number, height: number, bpp: number, interlace: number): number {
+  const row = (w: number) => 1 + Math.ceil((w * bpp) / 8);
+  if (!interlace) return height * row(width);
+  const passes = [
+    [0, 0, 8, 8],
+    [4, 0, 8, 8],
+    [0, 4, 4, 8],
+    [2, 0, 4, 4],
+    [0, 2, 2, 4],
+    [1, 0, 2, 2],
+    [0, 1, 1, 2],
+  ];
+  let total = 0;
+  for (const [x0 = 0, y0 = 0, dx = 1, dy = 1] of passes) {
+    const w = Math.ceil(Math.max(0, width - x0) / dx);
+    const h = Math.ceil(Math.max(0, height - y0) / dy);
+    if (w && h) total += h * row(w);
+  }
+  return total;
+}
+
+/** A hand-built PNG: any colour type, depth and interlace, with raw (filtered) data as given. */
+function buildPng(o: {
+  width: number;
+  height: number;
+  depth: number;
+  colorType: number;
+  interlace?: number;
+  raw?: Uint8Array;
+  before?: Buffer[];
+  idatSplit?: number;
+  end?: boolean;
+}): Uint8Array {
+  const interlace = o.interlace ?? 0;
+  const bpp = (CHANNELS[o.colorType] ?? 1) * o.depth;
+  let raw = o.raw;
+  if (!raw) {
+    const fresh = new Uint8Array(filteredLength(o.width, o.height, bpp, interlace));
+    raw = fresh;
+    // Filter type 0 on every row keeps the data valid whatever the layout; pixel bytes vary.
+    for (let i = 0; i < fresh.length; i++) fresh[i] = (i * 131) & 0xff;
+    let at = 0;
+    const zero = (w: number, h: number) => {
+      for (let r = 0; r < h; r++) {
+        fresh[at] = 0;
+        at += 1 + Math.ceil((w * bpp) / 8);
+      }
+    };
+    if (!interlace) zero(o.width, o.height);
+    else {
+      for (const [x0, y0, dx, dy] of [
+        [0, 0, 8, 8],
+        [4, 0, 8, 8],
+        [0, 4, 4, 8],
+        [2, 0, 4, 4],
+        [0, 2, 2, 4],
+        [1, 0, 2, 2],
+        [0, 1, 1, 2],
+      ] as const) {
+        const w = Math.ceil(Math.max(0, o.width - x0) / dx);
+        const h = Math.ceil(Math.max(0, o.height - y0) / dy);
+        if (w && h) zero(w, h);
+      }
+    }
+  }
+  const z = deflateSync(raw);
+  const split = o.idatSplit ?? 1;
+  const idats: Buffer[] = [];
+  const step = Math.ceil(z.length / split);
+  for (let i = 0; i < z.length; i += step) idats.push(chunk('IDAT', z.subarray(i, i + step)));
+  const palette =
+    o.colorType === 3
+      ? [
+          chunk(
+            'PLTE',
+            Array.from({ length: 768 }, (_, i) => i & 0xff),
+          ),
+        ]
+      : [];
+  return new Uint8Array(
+    Buffer.concat([
+      SIGNATURE,
+      ihdr(o.width, o.height, o.depth, o.colorType, interlace),
+      ...palette,
+      ...(o.before ?? []),
+      ...idats,
+      ...(o.end === false ? [] : [chunk('IEND')]),
+    ]),
+  );
 }
 
 function riff(fourcc: string, payload: number[]): Uint8Array {
@@ -178,6 +291,134 @@ describe('verifyImage', () => {
     expect(verifyImage(whole.subarray(0, whole.length - 4)).ok).toBe(false);
     const noImage = riff('VP8X', [0, 0, 0, 0, 99, 0, 0, 49, 0, 0]);
     expect(verifyImage(noImage)).toMatchObject({ ok: false, reason: expect.stringContaining('no image') });
+  });
+});
+
+describe('verifyImage on PNG structure (no full decode)', () => {
+  const shapes: Array<[number, number]> = [
+    [1, 1],
+    [3, 5],
+    [9, 9],
+    [17, 3],
+    [8, 16],
+  ];
+  const kinds: Array<[number, number]> = [
+    [0, 1],
+    [0, 2],
+    [0, 4],
+    [0, 8],
+    [0, 16],
+    [2, 8],
+    [2, 16],
+    [3, 1],
+    [3, 4],
+    [3, 8],
+    [4, 8],
+    [4, 16],
+    [6, 8],
+    [6, 16],
+  ];
+
+  test('accepts every colour type, bit depth and interlace that pngjs decodes, with the same size', () => {
+    for (const [colorType, depth] of kinds) {
+      for (const [width, height] of shapes) {
+        for (const interlace of [0, 1]) {
+          const png = buildPng({ width, height, depth, colorType, interlace, idatSplit: 3 });
+          const what = `type ${colorType} depth ${depth} ${width}x${height} interlace ${interlace}`;
+          const decoded = PNG.sync.read(Buffer.from(png));
+          expect([decoded.width, decoded.height], what).toEqual([width, height]);
+          expect(verifyImage(png), what).toEqual({
+            ok: true,
+            header: { mimeType: 'image/png', width, height },
+          });
+        }
+      }
+    }
+  });
+
+  test('rejects image data one byte short or long, for plain and interlaced PNGs', () => {
+    for (const interlace of [0, 1]) {
+      const length = filteredLength(13, 7, 24, interlace);
+      for (const delta of [-1, 1]) {
+        const raw = new Uint8Array(length + delta);
+        const result = verifyImage(
+          buildPng({ width: 13, height: 7, depth: 8, colorType: 2, interlace, raw }),
+        );
+        expect(result).toMatchObject({ ok: false, reason: expect.stringContaining('IHDR implies') });
+      }
+    }
+  });
+
+  test('rejects a scanline filter type above 4 even with valid CRCs', () => {
+    const raw = new Uint8Array(filteredLength(4, 4, 32, 0));
+    raw[(1 + 16) * 2] = 5;
+    expect(verifyImage(buildPng({ width: 4, height: 4, depth: 8, colorType: 6, raw }))).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('filter type'),
+    });
+  });
+
+  test('rejects bad structure: no IEND, IHDR not first, unknown critical chunk, missing PLTE or IDAT, bad IHDR, bad zlib', () => {
+    const base = { width: 4, height: 4, depth: 8, colorType: 2 };
+    const reasons = [
+      verifyImage(buildPng({ ...base, end: false })),
+      verifyImage(
+        new Uint8Array(
+          Buffer.concat([SIGNATURE, chunk('gAMA', [0, 0, 0, 1]), Buffer.from(buildPng(base)).subarray(8)]),
+        ),
+      ),
+      verifyImage(buildPng({ ...base, before: [chunk('ABCD', [1, 2])] })),
+      verifyImage(
+        new Uint8Array(
+          Buffer.concat([
+            SIGNATURE,
+            ihdr(4, 4, 8, 3),
+            chunk('IDAT', deflateSync(new Uint8Array(20))),
+            chunk('IEND'),
+          ]),
+        ),
+      ),
+      verifyImage(new Uint8Array(Buffer.concat([SIGNATURE, ihdr(4, 4, 8, 2), chunk('IEND')]))),
+      verifyImage(buildPng({ ...base, depth: 4 })),
+      verifyImage(
+        new Uint8Array(
+          Buffer.concat([SIGNATURE, ihdr(4, 4, 8, 2), chunk('IDAT', [1, 2, 3, 4]), chunk('IEND')]),
+        ),
+      ),
+    ];
+    for (const r of reasons) expect(r.ok).toBe(false);
+    // The header reader sees IHDR first, so the gAMA case fails before the structure walk; the rest name their problem.
+    expect(reasons.map((r) => (r.ok ? '' : r.reason))).toEqual([
+      expect.stringContaining('truncated'),
+      expect.stringContaining('not a PNG'),
+      expect.stringContaining('critical chunk ABCD'),
+      expect.stringContaining('PLTE'),
+      expect.stringContaining('no IDAT'),
+      expect.stringContaining('bit depth'),
+      expect.stringContaining('corrupt PNG image data'),
+    ]);
+  });
+
+  test('accepts ancillary chunks and bytes after IEND; rejects a bad CRC on an ancillary chunk', () => {
+    const base = { width: 5, height: 3, depth: 8, colorType: 6 };
+    const withText = buildPng({ ...base, before: [chunk('tEXt', [...Buffer.from('Comment\0hi')])] });
+    expect(verifyImage(withText).ok).toBe(true);
+    expect(verifyImage(Uint8Array.from([...withText, 0, 0, 0])).ok).toBe(true);
+    const bad = withText.slice();
+    const at = Buffer.from(bad).indexOf('tEXt') + 6;
+    bad[at] = (bad[at] ?? 0) ^ 1;
+    expect(verifyImage(bad)).toMatchObject({ ok: false, reason: expect.stringContaining('CRC') });
+  });
+
+  test('every truncation and every single-byte corruption of a PNG is rejected', () => {
+    const png = makePng(24, 24);
+    for (let cut = 0; cut < png.length; cut++)
+      expect(verifyImage(png.subarray(0, cut)).ok, `cut ${cut}`).toBe(false);
+    for (let at = 0; at < png.length; at++) {
+      const bad = png.slice();
+      bad[at] = (bad[at] ?? 0) ^ 0x10;
+      expect(verifyImage(bad).ok, `byte ${at}`).toBe(false);
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import type { Clock } from '../util/clock.ts';
 export interface LimiterOptions {
   /** Minimum gap between the starts of two requests, ms. */
   minGapMs: number;
-  /** Requests started in any rolling 60 s window. */
+  /** Requests started in any rolling 60 s window (kept with WINDOW_MARGIN_MS of slack). */
   requestsPerMinute?: number;
   /** Requests started per UTC day, counted from `startedToday`. */
   requestsPerDay?: number;
@@ -12,6 +12,15 @@ export interface LimiterOptions {
 }
 
 const MINUTE = 60_000;
+
+/**
+ * Slack added to the per-minute window. The limiter stamps a start when it grants it, the server
+ * when the request arrives; the first request of a run arrives later than the rest (connection
+ * set-up, the SDK's first call), so a start granted exactly 60 s after it can reach the server
+ * before its 60 s are up and get a 429. Two seconds cover that skew at about 3% of throughput.
+ */
+export const WINDOW_MARGIN_MS = 2_000;
+const WINDOW = MINUTE + WINDOW_MARGIN_MS;
 
 /**
  * Decides when the next request may start. Starts are reserved synchronously, so concurrent
@@ -45,7 +54,7 @@ export class StartLimiter {
    */
   learnFromRateLimit(): void {
     const now = this.clock.now();
-    const recent = this.starts.filter((t) => t > now - MINUTE).length;
+    const recent = this.starts.filter((t) => t > now - WINDOW).length;
     const learned = Math.max(1, recent - 1);
     if (this.learnedRpm === undefined || learned < this.learnedRpm) this.learnedRpm = learned;
   }
@@ -62,10 +71,10 @@ export class StartLimiter {
     const configured = this.options.requestsPerMinute;
     const rpm =
       configured === undefined ? this.learnedRpm : Math.min(configured, this.learnedRpm ?? configured);
-    while (this.starts.length && (this.starts[0] ?? 0) <= now - MINUTE) this.starts.shift();
+    while (this.starts.length && (this.starts[0] ?? 0) <= now - WINDOW) this.starts.shift();
     if (rpm !== undefined) {
       if (this.starts.length >= rpm) {
-        at = Math.max(at, (this.starts[this.starts.length - rpm] ?? now) + MINUTE);
+        at = Math.max(at, (this.starts[this.starts.length - rpm] ?? now) + WINDOW);
       }
     }
     return at - now;

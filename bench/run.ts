@@ -1,0 +1,51 @@
+import { access } from 'node:fs/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchEngine } from './engine.bench.ts';
+import { benchGeminiOverhead } from './gemini.bench.ts';
+import { benchPlaceholder } from './placeholder.bench.ts';
+
+/** `npm run bench`: every bench in turn, each under its own heading, with its running time. */
+
+type Section = { title: string; run: () => Promise<string[]> };
+
+/** The scan bench is optional: loaded by path so a tree without it still type-checks and runs. */
+async function scanSection(): Promise<Section> {
+  const title = 'scan (bench/scan.bench.ts)';
+  const file = fileURLToPath(new URL('./scan.bench.ts', import.meta.url));
+  try {
+    await access(file);
+  } catch {
+    return { title, run: async () => ['skipped: bench/scan.bench.ts does not exist'] };
+  }
+  const mod = (await import(pathToFileURL(file).href)) as { benchScan?: () => Promise<string[]> };
+  const benchScan = mod.benchScan;
+  if (typeof benchScan !== 'function') {
+    return { title, run: async () => ['skipped: bench/scan.bench.ts exports no benchScan()'] };
+  }
+  return { title, run: () => benchScan() };
+}
+
+const sections: Section[] = [
+  { title: 'placeholder provider (bench/placeholder.bench.ts)', run: () => benchPlaceholder() },
+  { title: 'gemini provider overhead (bench/gemini.bench.ts)', run: () => benchGeminiOverhead() },
+  { title: 'batch engine under a rate limit (bench/engine.bench.ts)', run: () => benchEngine() },
+  await scanSection(),
+];
+
+const started = performance.now();
+let failed = 0;
+for (const section of sections) {
+  console.log(`\n== ${section.title}`);
+  const t = performance.now();
+  try {
+    for (const line of await section.run()) console.log(line);
+  } catch (error) {
+    failed += 1;
+    console.log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  }
+  console.log(`(${((performance.now() - t) / 1000).toFixed(1)} s)`);
+}
+console.log(
+  `\nbench done in ${((performance.now() - started) / 1000).toFixed(1)} s${failed ? `, ${failed} section(s) failed` : ''}`,
+);
+if (failed) process.exitCode = 1;
