@@ -49,13 +49,13 @@ export class StartLimiter {
   }
 
   /**
-   * A 429 says the real quota is lower than ours: take the starts of the last minute, less the
-   * one refused, as the new per-minute ceiling. This is how a wrong `requestsPerMinute` adapts.
+   * A 429 says the real quota is lower than ours: the starts the server accepted in the window
+   * before the refused one (started at `refusedAt`) are the new ceiling. This is how a wrong
+   * `requestsPerMinute` adapts.
    */
-  learnFromRateLimit(): void {
-    const now = this.clock.now();
-    const recent = this.starts.filter((t) => t > now - WINDOW).length;
-    const learned = Math.max(1, recent - 1);
+  learnFromRateLimit(refusedAt: number): void {
+    const accepted = this.starts.filter((t) => t > refusedAt - WINDOW && t < refusedAt).length;
+    const learned = Math.max(1, accepted);
     if (this.learnedRpm === undefined || learned < this.learnedRpm) this.learnedRpm = learned;
   }
 
@@ -71,7 +71,8 @@ export class StartLimiter {
     const configured = this.options.requestsPerMinute;
     const rpm =
       configured === undefined ? this.learnedRpm : Math.min(configured, this.learnedRpm ?? configured);
-    while (this.starts.length && (this.starts[0] ?? 0) <= now - WINDOW) this.starts.shift();
+    // Kept for two windows: learnFromRateLimit looks back a window from a request already in flight.
+    while (this.starts.length && (this.starts[0] ?? 0) <= now - 2 * WINDOW) this.starts.shift();
     if (rpm !== undefined) {
       if (this.starts.length >= rpm) {
         at = Math.max(at, (this.starts[this.starts.length - rpm] ?? now) + WINDOW);

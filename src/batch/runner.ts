@@ -207,6 +207,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
         reservedCost -= provider.costPerImage;
         return;
       }
+      const startedAt = clock.now();
       requests += 1;
       progress.apiCalls += 1;
       events.imageStart?.(item, requests);
@@ -278,7 +279,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
       if (failure.errorType === 'rate_limit') {
         rateLimited += 1;
         progress.rateLimitHits += 1;
-        if (!failure.dailyQuota) limiter.learnFromRateLimit();
+        if (!failure.dailyQuota) limiter.learnFromRateLimit(startedAt);
       } else {
         failedAttempts += 1;
       }

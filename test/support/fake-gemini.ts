@@ -411,9 +411,8 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     if (wait !== undefined) {
       entry.reply = 'quota';
       record(entry);
-      if (await delay(options.latencyMs ?? 0, res)) {
-        sendJson(res, 429, rateLimitError(model, { retryDelaySec: wait }));
-      }
+      // The real API refuses over-quota requests at once, before any generation latency.
+      sendJson(res, 429, rateLimitError(model, { retryDelaySec: wait }));
       return;
     }
     const reply: TimedReply = handler?.(entry) ?? queue.shift() ?? defaultReply;
