@@ -1,0 +1,356 @@
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import * as core from '@actions/core';
+import { readBatchFile } from '../../batch/batch-file.ts';
+import { chooseBatchClient } from '../../batch/batch-mode/index.ts';
+import type { ImageType, PlanSource } from '../../batch/plan.ts';
+import { chooseProvider, planBatch, runBatch } from '../../batch/run-batch.ts';
+import type { BatchSummary } from '../../batch/types.ts';
+import { loadConfig } from '../../config/load-config.ts';
+import type { ConfigInput } from '../../config/schema.ts';
+import { InputError } from '../../errors.ts';
+import { uploadReports } from '../../github/artifact.ts';
+import { buildPullRequestBody, buildSummaryMarkdown, formatUsd } from '../../github/gallery.ts';
+import { commitAndPush } from '../../github/git.ts';
+import { makeOctokit, upsertPullRequest } from '../../github/pull-request.ts';
+import { annotateFailures, writeJobSummary } from '../../github/summary.ts';
+import { createQualityCheck } from '../../quality/index.ts';
+import { missingImages } from '../../scan/missing.ts';
+import { writeBatchStats } from '../../stats/index.ts';
+import { baseBranch, fetchBranch, overlayFromCommit } from '../branch-state.ts';
+import {
+  casesOfBatch,
+  galleryFailures,
+  galleryForCases,
+  logEvents,
+  progressPath,
+} from '../gallery-images.ts';
+import {
+  booleanInput,
+  failureMessage,
+  maskSecrets,
+  numberInput,
+  oneOf,
+  optionalInput,
+  repository,
+  workspace,
+} from '../inputs.ts';
+
+const TYPES: readonly ImageType[] = ['all', 'suspects', 'scene'];
+
+interface Inputs {
+  caseId: string | undefined;
+  type: ImageType;
+  batchFile: string | undefined;
+  resume: string | undefined;
+  force: boolean;
+  scanAll: boolean;
+  fix: boolean;
+  model: string | undefined;
+  provider: 'gemini' | 'placeholder' | undefined;
+  maxCost: number | undefined;
+  estimateOnly: boolean;
+  apiKey: string | undefined;
+  githubToken: string | undefined;
+  commit: boolean;
+  openPr: boolean;
+  artifactName: string | undefined;
+  mode: 'sync' | 'batch';
+}
+
+function readInputs(): Inputs {
+  return {
+    caseId: optionalInput('case-id'),
+    type: oneOf('type', TYPES) ?? 'all',
+    batchFile: optionalInput('batch-file'),
+    resume: optionalInput('resume'),
+    force: booleanInput('force', false),
+    scanAll: booleanInput('scan-all', false),
+    fix: booleanInput('fix', false),
+    model: optionalInput('model'),
+    provider: oneOf('provider', ['gemini', 'placeholder'] as const),
+    maxCost: numberInput('max-cost'),
+    estimateOnly: booleanInput('estimate-only', false),
+    apiKey: optionalInput('gemini-api-key') ?? (process.env.GEMINI_API_KEY?.trim() || undefined),
+    githubToken: optionalInput('github-token'),
+    commit: booleanInput('commit', false),
+    openPr: booleanInput('open-pr', false),
+    artifactName: optionalInput('artifact-name'),
+    mode: oneOf('mode', ['sync', 'batch'] as const) ?? 'sync',
+  };
+}
+
+/** The same rules as the terminal's batch command: exactly one source. */
+async function sourceOf(root: string, i: Inputs): Promise<PlanSource | undefined> {
+  const given = [i.caseId, i.batchFile, i.resume, i.scanAll ? 'yes' : undefined].filter(Boolean).length;
+  if (given !== 1) {
+    throw new InputError('give exactly one of case-id, batch-file, resume or scan-all', { field: 'inputs' });
+  }
+  if (i.resume) return undefined;
+  if (i.batchFile) return { kind: 'batch-file', path: i.batchFile };
+  if (i.scanAll) return { kind: 'images', images: await missingImages(root) };
+  return { kind: 'case', caseId: i.caseId ?? '', type: i.type };
+}
+
+/** Which cases the run will write, known before it starts (so the branch can be picked first). */
+async function plannedCases(root: string, source: PlanSource | undefined, resume: string | undefined) {
+  if (resume) return casesOfBatch(root, resume);
+  if (!source) return [];
+  switch (source.kind) {
+    case 'case':
+      return [source.caseId];
+    case 'batch-file':
+      return [...new Set((await readBatchFile(source.path)).images.map((i) => i.caseId))];
+    case 'images':
+      return [...new Set(source.images.map((i) => i.caseId))];
+  }
+}
+
+function setOutputs(values: Record<string, string | number>): void {
+  for (const [name, value] of Object.entries(values)) core.setOutput(name, String(value));
+}
+
+/** Files the pull request carries for these cases: their images directory (manifest included) and case.json. */
+function casePaths(caseIds: readonly string[]): string[] {
+  return caseIds.flatMap((id) => [join('cases', id, 'images'), join('cases', id, 'case.json')]);
+}
+
+async function generate(i: Inputs): Promise<void> {
+  const root = workspace();
+  if (i.openPr && !i.commit) {
+    throw new InputError('open-pr needs commit: true (the pull request shows the committed images)', {
+      field: 'open-pr',
+    });
+  }
+  if ((i.commit || i.openPr) && !i.githubToken) {
+    throw new InputError('commit and open-pr need github-token', { field: 'github-token' });
+  }
+  const overrides: ConfigInput = {
+    ...(i.model ? { model: i.model } : {}),
+    ...(i.provider ? { provider: i.provider } : {}),
+    ...(i.maxCost !== undefined ? { cost: { maxCost: i.maxCost } } : {}),
+  };
+  const config = await loadConfig(root, undefined, overrides);
+  const source = await sourceOf(root, i);
+  // Never a silent placeholder in CI: without a key this throws unless provider: placeholder was asked for.
+  const provider = chooseProvider(config, {
+    ...(i.apiKey ? { apiKey: i.apiKey } : {}),
+    allowFallback: false,
+  });
+  const batchClient = provider.name === 'gemini' ? chooseBatchClient(config, i.apiKey) : undefined;
+  if (i.mode === 'batch' && !batchClient) {
+    throw new InputError('mode: batch needs the gemini provider and gemini-api-key', { field: 'mode' });
+  }
+  const costPerImage = i.mode === 'batch' && batchClient ? batchClient.costPerImage : provider.costPerImage;
+  const explicitMaxCost = i.maxCost !== undefined;
+
+  if (i.estimateOnly || (i.scanAll && !i.fix)) {
+    if (!source)
+      throw new InputError('estimate-only needs a new plan, not resume', { field: 'estimate-only' });
+    const plan = await planBatch({
+      root,
+      config,
+      source,
+      force: i.force,
+      provider,
+      explicitMaxCost,
+      costPerImage,
+    });
+    core.info(
+      `${plan.items.length} image(s) to generate (${plan.skipped.length} already present) with ${provider.name}/${provider.model}: about ${formatUsd(plan.estimatedCostUsd)} (cap ${formatUsd(config.cost.maxCost)})`,
+    );
+    for (const item of plan.items) core.info(`  ${item.key}`);
+    setOutputs({ total: plan.items.length, successful: 0, failed: 0, cost: plan.estimatedCostUsd });
+    return;
+  }
+
+  const cases = await plannedCases(root, source, i.resume);
+  // One case: its branch is known now, and a rerun continues from what that branch already holds.
+  const branch = cases.length === 1 ? `images/${cases[0]}` : undefined;
+  let branchExisted = false;
+  if (i.commit && branch) {
+    const tip = await fetchBranch(root, branch, i.githubToken);
+    if (tip) {
+      branchExisted = true;
+      // reports/progress too: batch ids are numbered from the files present, and a rerun must not
+      // claim (and overwrite on the branch) an id the branch already used.
+      const brought = await overlayFromCommit(root, tip, [...casePaths(cases), join('reports', 'progress')]);
+      if (brought.length) core.info(`Continuing from ${branch} (${tip.slice(0, 12)}): ${brought.join(', ')}`);
+    }
+  }
+
+  let grouped = false;
+  const result = await runBatch({
+    root,
+    config,
+    provider,
+    ...(source ? { source } : {}),
+    ...(i.resume ? { resume: i.resume } : {}),
+    force: i.force,
+    explicitMaxCost,
+    mode: i.mode,
+    batchClient,
+    events: logEvents(),
+    check: createQualityCheck(root),
+    onBatchId: (batchId) => {
+      core.setOutput('batch-id', batchId);
+      core.startGroup(`Batch ${batchId}`);
+      grouped = true;
+    },
+  }).finally(() => {
+    if (grouped) core.endGroup();
+  });
+
+  if (result.batchId === null) {
+    core.info(`Nothing to generate: ${result.skipped} image(s) already present (use force to regenerate).`);
+    setOutputs({ total: 0, successful: 0, failed: 0, cost: 0 });
+    await writeJobSummary(
+      `## lineup images\n\nNothing to generate: ${result.skipped} image(s) already present.\n`,
+    );
+    return;
+  }
+  await finish(root, i, result, { cases, branch, branchExisted });
+}
+
+async function finish(
+  root: string,
+  i: Inputs,
+  result: BatchSummary,
+  state: { cases: string[]; branch: string | undefined; branchExisted: boolean },
+): Promise<void> {
+  const cases = state.cases.length ? state.cases : await casesOfBatch(root, result.batchId);
+  const branch = state.branch ?? (cases.length === 1 ? `images/${cases[0]}` : `images/${result.batchId}`);
+  const reportPath = relative(root, result.errorReportFile);
+  setOutputs({
+    'batch-id': result.batchId,
+    total: result.total,
+    successful: result.successful,
+    failed: result.failed,
+    cost: result.costUsd,
+    'report-path': reportPath,
+  });
+  core.info(
+    `${result.batchId}: ${result.successful}/${result.total} done, ${result.failed} failed, ${result.pending} pending, ${formatUsd(result.costUsd)}` +
+      (result.stopReason ? ` (stopped: ${result.stopReason})` : ''),
+  );
+  annotateFailures(result.failures);
+
+  const { owner, repo } = repository();
+  let sha: string | undefined;
+  let pullRequestUrl = '';
+  if (i.commit) {
+    const commit = await commitAndPush({
+      cwd: root,
+      branch,
+      paths: [...casePaths(cases), progressPath(result.batchId)],
+      message: `lineup: images for ${cases.length === 1 ? cases[0] : `${cases.length} cases`} (${result.batchId})`,
+      ...(i.githubToken ? { token: i.githubToken } : {}),
+    });
+    sha = commit.sha;
+    core.setOutput('branch', branch);
+    core.info(
+      commit.changed ? `Pushed ${sha.slice(0, 12)} to ${branch}` : `Nothing new to commit on ${branch}`,
+    );
+    if (!commit.changed && !state.branchExisted) sha = undefined;
+  }
+
+  const images = await galleryForCases(root, cases, { generated: result.generated });
+  const failures = galleryFailures(result);
+  if (i.openPr && sha && i.githubToken && images.length > 0) {
+    const pr = await upsertPullRequest({
+      octokit: makeOctokit(i.githubToken),
+      owner,
+      repo,
+      head: branch,
+      base: await baseBranch(root, await eventPayload()),
+      title:
+        cases.length === 1
+          ? `Images for ${cases[0]}`
+          : `Images for ${cases.length} cases (${result.batchId})`,
+      body: buildPullRequestBody({ owner, repo, sha, images, batchId: result.batchId, failures }),
+      labels: ['lineup', 'images'],
+    });
+    pullRequestUrl = pr.url;
+    core.setOutput('pull-request-url', pr.url);
+    core.info(`${pr.created ? 'Opened' : 'Updated'} pull request #${pr.number}: ${pr.url}`);
+  }
+
+  const summary = buildSummaryMarkdown({
+    owner,
+    repo,
+    sha: sha ?? 'HEAD',
+    images,
+    batchId: result.batchId,
+    failures,
+    title: `lineup ${result.batchId}: ${result.successful}/${result.total} images, ${formatUsd(result.costUsd)}`,
+  });
+  await writeJobSummary(
+    summary +
+      (pullRequestUrl ? `\nPull request: ${pullRequestUrl}\n` : '') +
+      (i.commit ? `\nBranch: \`${branch}\`\n` : ''),
+  );
+
+  await uploadRunReports(root, i.artifactName ?? `lineup-report-${result.batchId}`, result);
+
+  if (result.status === 'submitted') {
+    core.info(`Submitted to the Gemini Batch API; collect the images later with resume: ${result.batchId}`);
+  } else if (result.exitCode === 3) {
+    core.warning(
+      `Stopped early on purpose (${result.stopReason ?? 'stopped'}); ${result.pending} image(s) left pending. Run again with resume: ${result.batchId}`,
+      { title: 'lineup batch stopped early' },
+    );
+  } else if (result.exitCode !== 0) {
+    core.setFailed(
+      `${result.failed} of ${result.total} image(s) failed in ${result.batchId}; see the annotations and ${reportPath}`,
+    );
+  }
+}
+
+/** Error report, log and the stats table as one artifact; a missing artifact service is a warning, not a failed run. */
+async function uploadRunReports(root: string, name: string, result: BatchSummary): Promise<void> {
+  const files = [result.errorReportFile, result.logFile];
+  try {
+    const stats = await writeBatchStats(root);
+    files.push(stats.csvFile, stats.svgFile);
+  } catch (error) {
+    core.warning(
+      `Could not write the stats table: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  if (!process.env.ACTIONS_RUNTIME_TOKEN || !process.env.ACTIONS_RESULTS_URL) {
+    core.warning(
+      'No artifact service in this environment (ACTIONS_RUNTIME_TOKEN unset); reports not uploaded.',
+    );
+    return;
+  }
+  try {
+    const uploaded = await uploadReports({ name, files, rootDirectory: root });
+    if (uploaded) core.info(`Uploaded ${uploaded.files.length} report file(s) as artifact ${name}`);
+  } catch (error) {
+    core.warning(`Could not upload the reports: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function eventPayload(): Promise<Record<string, unknown> | undefined> {
+  const path = process.env.GITHUB_EVENT_PATH;
+  if (!path) return undefined;
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The action: one top-level catch, so every failure is one clear line and the key is never in it. */
+export async function run(): Promise<void> {
+  let secrets: Array<string | undefined> = [];
+  try {
+    const apiKeyInput = core.getInput('gemini-api-key').trim() || process.env.GEMINI_API_KEY?.trim();
+    const tokenInput = core.getInput('github-token').trim();
+    secrets = [apiKeyInput, tokenInput];
+    maskSecrets(apiKeyInput, tokenInput);
+    await generate(readInputs());
+  } catch (error) {
+    core.setFailed(failureMessage(error, secrets));
+  }
+}

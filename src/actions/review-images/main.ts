@@ -1,0 +1,360 @@
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import * as core from '@actions/core';
+import { chooseProvider, runBatch } from '../../batch/run-batch.ts';
+import type { BatchSummary, PlannedImage } from '../../batch/types.ts';
+import { readCase } from '../../cases/case-store.ts';
+import { readManifest, updateManifest, writeManifest } from '../../cases/manifest-store.ts';
+import { manifestFile } from '../../cases/paths.ts';
+import { loadConfig } from '../../config/load-config.ts';
+import type { ConfigInput } from '../../config/schema.ts';
+import { InputError } from '../../errors.ts';
+import { buildPullRequestBody, buildSummaryMarkdown, escapeCell } from '../../github/gallery.ts';
+import { commitAndPush } from '../../github/git.ts';
+import { clampBody, commentOnIssue, makeOctokit, type Octokit } from '../../github/pull-request.ts';
+import {
+  applyApproval,
+  canWrite,
+  type ImageFeedback,
+  imagesFromReviewComments,
+  parseRegenerateCommands,
+} from '../../github/review.ts';
+import { annotateFailures, writeJobSummary } from '../../github/summary.ts';
+import { createQualityCheck } from '../../quality/index.ts';
+import { fetchBranch, overlayFromCommit } from '../branch-state.ts';
+import {
+  casesOfBranch,
+  galleryFailures,
+  galleryForCases,
+  logEvents,
+  progressPath,
+} from '../gallery-images.ts';
+import { failureMessage, maskSecrets, oneOf, optionalInput, repository, workspace } from '../inputs.ts';
+
+type Json = Record<string, unknown>;
+
+function obj(value: unknown): Json | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function num(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+}
+
+/** What the event asks for, reduced to the few fields that decide anything. */
+type Request =
+  | { kind: 'approve'; pr: number; actor: string; at: string }
+  | { kind: 'changes'; pr: number; actor: string; at: string; reviewId: number; reviewBody: string }
+  | { kind: 'comment'; pr: number; actor: string; at: string; body: string }
+  | { kind: 'ignore'; why: string };
+
+/** Reads the event payload; the event name comes from GITHUB_EVENT_NAME, else from the payload's shape. */
+export function parseEvent(payload: Json, eventName: string | undefined): Request {
+  const review = obj(payload.review);
+  const comment = obj(payload.comment);
+  const name = eventName || (review ? 'pull_request_review' : comment ? 'issue_comment' : '');
+  const now = new Date().toISOString();
+  if (name === 'pull_request_review' && review) {
+    const pr = num(obj(payload.pull_request)?.number);
+    const actor = str(obj(review.user)?.login);
+    if (pr === undefined || !actor)
+      return { kind: 'ignore', why: 'the review event has no PR number or reviewer' };
+    const state = (str(review.state) ?? '').toLowerCase();
+    const at = str(review.submitted_at) ?? now;
+    if (state === 'approved') return { kind: 'approve', pr, actor, at };
+    if (state === 'changes_requested') {
+      const reviewId = num(review.id);
+      if (reviewId === undefined) return { kind: 'ignore', why: 'the review has no id' };
+      return { kind: 'changes', pr, actor, at, reviewId, reviewBody: str(review.body) ?? '' };
+    }
+    return { kind: 'ignore', why: `a review in state ${JSON.stringify(state)} decides nothing` };
+  }
+  if (name === 'issue_comment' && comment) {
+    const issue = obj(payload.issue);
+    const pr = num(issue?.number);
+    if (pr === undefined || !obj(issue?.pull_request))
+      return { kind: 'ignore', why: 'not a pull request comment' };
+    const actor = str(obj(comment.user)?.login);
+    if (!actor) return { kind: 'ignore', why: 'the comment has no author' };
+    return { kind: 'comment', pr, actor, at: str(comment.created_at) ?? now, body: str(comment.body) ?? '' };
+  }
+  return { kind: 'ignore', why: `event ${JSON.stringify(name)} is not a review or a comment` };
+}
+
+interface Ctx {
+  root: string;
+  owner: string;
+  repo: string;
+  octokit: Octokit;
+  token: string;
+  apiKey: string | undefined;
+  pr: number;
+  branch: string;
+  cases: string[];
+}
+
+async function reply(ctx: Pick<Ctx, 'octokit' | 'owner' | 'repo' | 'pr'>, body: string): Promise<void> {
+  await commentOnIssue(ctx.octokit, { owner: ctx.owner, repo: ctx.repo, number: ctx.pr }, body);
+}
+
+async function updateBody(ctx: Ctx, sha: string, extra: { batchId?: string; summary?: BatchSummary } = {}) {
+  const images = await galleryForCases(ctx.root, ctx.cases, {
+    pullRequest: ctx.pr,
+    ...(extra.summary ? { generated: extra.summary.generated } : {}),
+  });
+  if (images.length === 0) return;
+  const options = {
+    owner: ctx.owner,
+    repo: ctx.repo,
+    sha,
+    images,
+    ...(extra.batchId ? { batchId: extra.batchId } : {}),
+    ...(extra.summary ? { failures: galleryFailures(extra.summary) } : {}),
+  };
+  // Only the body: the title may have been edited by a person.
+  await ctx.octokit.rest.pulls.update({
+    owner: ctx.owner,
+    repo: ctx.repo,
+    pull_number: ctx.pr,
+    body: clampBody(buildPullRequestBody(options)),
+  });
+  await writeJobSummary(buildSummaryMarkdown({ ...options, title: `lineup review of #${ctx.pr}` }));
+}
+
+async function approve(ctx: Ctx, actor: string, at: string): Promise<void> {
+  const paths: string[] = [];
+  let count = 0;
+  for (const caseId of ctx.cases) {
+    const manifest = await readManifest(ctx.root, caseId);
+    // Images approved earlier keep that approval; this review decides the ones still open.
+    const open = Object.entries(manifest.images)
+      .filter(([, e]) => e.review.status !== 'approved')
+      .map(([id]) => id);
+    if (open.length === 0) continue;
+    const approved = applyApproval(manifest, { by: actor, at, pullRequest: ctx.pr }, open);
+    count += open.filter((id) => approved.images[id]?.review.status === 'approved').length;
+    await writeManifest(ctx.root, approved);
+    paths.push(relative(ctx.root, manifestFile(ctx.root, caseId)));
+  }
+  if (paths.length === 0) {
+    core.info('Every image of this pull request is already approved.');
+    return;
+  }
+  const commit = await commitAndPush({
+    cwd: ctx.root,
+    branch: ctx.branch,
+    paths,
+    message: `lineup: ${count} image(s) approved by @${actor} in #${ctx.pr}`,
+    token: ctx.token,
+  });
+  core.info(`Approved ${count} image(s) by @${actor}; pushed ${commit.sha.slice(0, 12)} to ${ctx.branch}`);
+  await updateBody(ctx, commit.sha);
+}
+
+/** The images to regenerate, checked against the PR's cases so a comment can never reach outside them. */
+async function resolveTargets(
+  ctx: Ctx,
+  requests: ReadonlyArray<{ caseId?: string; imageId: string; feedback: string }>,
+): Promise<{ images: PlannedImage[]; problems: string[] }> {
+  const images: PlannedImage[] = [];
+  const problems: string[] = [];
+  for (const r of requests) {
+    const caseId = r.caseId ?? (ctx.cases.length === 1 ? ctx.cases[0] : undefined);
+    if (!caseId) {
+      problems.push(
+        `\`${r.imageId}\`: this pull request spans several cases; name one, e.g. \`${ctx.cases[0]}/${r.imageId}\``,
+      );
+      continue;
+    }
+    if (!ctx.cases.includes(caseId)) {
+      problems.push(`\`${caseId}\` is not a case of this pull request`);
+      continue;
+    }
+    const data = await readCase(ctx.root, caseId);
+    if (r.imageId !== 'scene' && !data.suspects.some((s) => s.id === r.imageId)) {
+      problems.push(`\`${caseId}\` has no \`${r.imageId}\``);
+      continue;
+    }
+    // The feedback is a string field of the plan; it reaches the prompt and nothing else.
+    const feedback = r.feedback ? { feedback: r.feedback } : {};
+    images.push(
+      r.imageId === 'scene'
+        ? { type: 'scene', caseId, ...feedback }
+        : { type: 'suspect', caseId, suspectId: r.imageId, ...feedback },
+    );
+  }
+  return { images, problems };
+}
+
+async function regenerate(
+  ctx: Ctx,
+  actor: string,
+  requests: ReadonlyArray<{ caseId?: string; imageId: string; feedback: string }>,
+): Promise<void> {
+  const { images, problems } = await resolveTargets(ctx, requests);
+  if (images.length === 0) {
+    await reply(ctx, `@${actor} nothing to regenerate.\n\n${problems.map((p) => `- ${p}`).join('\n')}`);
+    return;
+  }
+  const overrides: ConfigInput = {
+    ...(optionalInput('model') ? { model: optionalInput('model') } : {}),
+    ...(oneOf('provider', ['gemini', 'placeholder'] as const)
+      ? { provider: oneOf('provider', ['gemini', 'placeholder'] as const) }
+      : {}),
+  };
+  const config = await loadConfig(ctx.root, undefined, overrides);
+  const provider = chooseProvider(config, {
+    ...(ctx.apiKey ? { apiKey: ctx.apiKey } : {}),
+    allowFallback: false,
+  });
+  let grouped = false;
+  const result = await runBatch({
+    root: ctx.root,
+    config,
+    provider,
+    source: { kind: 'images', images },
+    force: true,
+    events: logEvents(),
+    check: createQualityCheck(ctx.root),
+    onBatchId: (batchId) => {
+      core.setOutput('batch-id', batchId);
+      core.startGroup(`Batch ${batchId}`);
+      grouped = true;
+    },
+  }).finally(() => {
+    if (grouped) core.endGroup();
+  });
+  if (result.batchId === null) return;
+  annotateFailures(result.failures);
+
+  // The regenerated images await review again; the feedback that produced them is kept for the reviewer.
+  const feedbackOf = new Map(
+    images.map((i) => [`${i.caseId}/${i.suspectId ?? 'scene'}`, i.feedback ?? null]),
+  );
+  for (const g of result.generated) {
+    await updateManifest(ctx.root, g.caseId, (m) => {
+      const entry = m.images[g.imageId];
+      if (entry)
+        entry.review = { ...entry.review, feedback: feedbackOf.get(`${g.caseId}/${g.imageId}`) ?? null };
+    });
+  }
+  const touched = [...new Set(images.map((i) => i.caseId))];
+  const commit = await commitAndPush({
+    cwd: ctx.root,
+    branch: ctx.branch,
+    paths: [...touched.map((id) => join('cases', id, 'images')), progressPath(result.batchId)],
+    message: `lineup: regenerated ${result.generated.length} image(s) for #${ctx.pr} (${result.batchId})`,
+    token: ctx.token,
+  });
+  await updateBody(ctx, commit.sha, { batchId: result.batchId, summary: result });
+
+  const done = result.generated.map((g) => `\`${g.caseId}/${g.imageId}\``).join(', ') || 'none';
+  const failed = result.failures.map(
+    (f) => `\`${f.caseId}/${f.suspectId ?? 'scene'}\` (${escapeCell(f.errorType)})`,
+  );
+  await reply(
+    ctx,
+    [
+      `Regenerated for @${actor}: ${done}, at ${commit.sha.slice(0, 12)}.`,
+      ...(failed.length ? [`Failed: ${failed.join(', ')}; see the workflow run.`] : []),
+      ...problems.map((p) => `- skipped: ${p}`),
+    ].join('\n'),
+  );
+  if (result.exitCode === 3) core.warning(`Stopped early: ${result.stopReason ?? 'stopped'}`);
+  else if (result.exitCode !== 0) core.setFailed(`${result.failed} image(s) failed to regenerate`);
+}
+
+async function review(apiKey: string | undefined, token: string): Promise<void> {
+  const root = workspace();
+  const eventPath = optionalInput('event-path') ?? process.env.GITHUB_EVENT_PATH;
+  if (!eventPath)
+    throw new InputError('no event to read: set event-path or GITHUB_EVENT_PATH', { field: 'event-path' });
+  const payload = obj(JSON.parse(await readFile(eventPath, 'utf8'))) ?? {};
+  const request = parseEvent(payload, process.env.GITHUB_EVENT_NAME);
+  if (request.kind === 'ignore') {
+    core.info(`Nothing to do: ${request.why}.`);
+    return;
+  }
+  const commands = request.kind === 'comment' ? parseRegenerateCommands(request.body) : [];
+  if (request.kind === 'comment' && commands.length === 0) {
+    core.info('The comment holds no /regenerate command.');
+    return;
+  }
+  if (!token) throw new InputError('github-token is required', { field: 'github-token' });
+  const { owner, repo } = repository();
+  const octokit = makeOctokit(token);
+  const { data: pull } = await octokit.rest.pulls.get({ owner, repo, pull_number: request.pr });
+  const branch = pull.head.ref;
+  if (
+    pull.state !== 'open' ||
+    !branch.startsWith('images/') ||
+    pull.head.repo?.full_name !== `${owner}/${repo}`
+  ) {
+    core.info(`#${request.pr} is not an open lineup image pull request of ${owner}/${repo}; nothing to do.`);
+    return;
+  }
+  if (!(await canWrite(octokit, owner, repo, request.actor))) {
+    core.info(`@${request.actor} has no write permission; the request is refused.`);
+    await reply(
+      { octokit, owner, repo, pr: request.pr },
+      `@${request.actor} only people with write access to this repository can approve or regenerate images here; nothing was changed.`,
+    );
+    return;
+  }
+
+  // Work on the branch's own state of the cases, whatever the checkout holds.
+  const tip = await fetchBranch(root, branch, token);
+  if (!tip)
+    throw new InputError(`the branch ${branch} of #${request.pr} does not exist`, { field: 'branch' });
+  const batchName = branch.slice('images/'.length);
+  await overlayFromCommit(root, tip, [progressPath(batchName)]);
+  const cases = await casesOfBranch(root, branch);
+  if (cases.length === 0) throw new InputError(`${branch} names no case and no batch`, { field: 'branch' });
+  await overlayFromCommit(
+    root,
+    tip,
+    cases.flatMap((id) => [join('cases', id, 'case.json'), join('cases', id, 'images')]),
+  );
+  const ctx: Ctx = { root, owner, repo, octokit, token, apiKey, pr: request.pr, branch, cases };
+
+  if (request.kind === 'approve') return approve(ctx, request.actor, request.at);
+  if (request.kind === 'comment') return regenerate(ctx, request.actor, commands);
+
+  const comments = await octokit.paginate(octokit.rest.pulls.listCommentsForReview, {
+    owner,
+    repo,
+    pull_number: request.pr,
+    review_id: request.reviewId,
+    per_page: 100,
+  });
+  const onImages: ImageFeedback[] = imagesFromReviewComments(
+    comments.map((c) => ({ path: c.path ?? '', body: c.body ?? '' })),
+  );
+  const fromBody = parseRegenerateCommands(request.reviewBody);
+  const requests = [...onImages, ...fromBody];
+  if (requests.length === 0) {
+    await reply(
+      ctx,
+      `@${request.actor} changes requested, but no comment is on an image file and the review holds no \`/regenerate\` line, so nothing was regenerated. Comment on the image in *Files changed*, or comment \`/regenerate suspect-2 <what to change>\`.`,
+    );
+    return;
+  }
+  return regenerate(ctx, request.actor, requests);
+}
+
+export async function run(): Promise<void> {
+  let secrets: Array<string | undefined> = [];
+  try {
+    const apiKey = core.getInput('gemini-api-key').trim() || process.env.GEMINI_API_KEY?.trim() || undefined;
+    const token = core.getInput('github-token').trim();
+    secrets = [apiKey, token];
+    maskSecrets(apiKey, token);
+    await review(apiKey, token);
+  } catch (error) {
+    core.setFailed(failureMessage(error, secrets));
+  }
+}

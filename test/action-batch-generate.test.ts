@@ -1,0 +1,340 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  type ActionRun,
+  allFiles,
+  buildActions,
+  checkout,
+  leakedLines,
+  makeLineupRemote,
+  OWNER,
+  REPO_NAME,
+  repoText,
+  runAction,
+  secretKey,
+} from './support/action-env.ts';
+import {
+  artifactEnv,
+  type FakeArtifactService,
+  startFakeArtifactService,
+  unzip,
+} from './support/fake-artifact.ts';
+import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
+import { type FakeGitHub, startFakeGitHub } from './support/fake-github.ts';
+import { type GitRemote, git } from './support/git-remote.ts';
+
+const CASE = 'case-2025-01-19';
+const BRANCH = `images/${CASE}`;
+const TOKEN = 'ghs_testtoken0123456789abcdef';
+
+let gemini: FakeGemini;
+let github: FakeGitHub;
+let artifacts: FakeArtifactService;
+let remote: GitRemote;
+const key = secretKey();
+const runs: ActionRun[] = [];
+const clones: string[] = [];
+
+beforeAll(async () => {
+  const [ms] = await Promise.all([
+    buildActions(),
+    (async () => {
+      gemini = await startFakeGemini();
+      github = await startFakeGitHub({ token: TOKEN });
+      artifacts = await startFakeArtifactService();
+      remote = await makeLineupRemote();
+    })(),
+  ]);
+  // The stale-bundle check runs this on every CI build; it has to stay cheap.
+  expect(ms).toBeLessThan(15_000);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([gemini?.close(), github?.close(), artifacts?.close()]);
+  await remote?.cleanup();
+});
+
+function env(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    GITHUB_API_URL: github.url,
+    GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_EVENT_NAME: 'workflow_dispatch',
+    GOOGLE_GEMINI_BASE_URL: gemini.url,
+    ...artifactEnv(artifacts),
+    ...extra,
+  };
+}
+
+async function generate(inputs: Record<string, string>, extraEnv: Record<string, string | undefined> = {}) {
+  const cwd = await checkout(remote);
+  clones.push(cwd);
+  const run = await runAction('batch-generate', {
+    cwd,
+    inputs: { 'github-token': TOKEN, 'gemini-api-key': key, ...inputs },
+    env: env(extraEnv),
+  });
+  runs.push(run);
+  return { run, cwd };
+}
+
+describe('batch-generate, run as a runner runs it', () => {
+  test('first run: generates the case, pushes images/<case-id>, opens a labelled PR, uploads the reports', async () => {
+    const { run } = await generate({
+      'case-id': CASE,
+      commit: 'true',
+      'open-pr': 'true',
+      'artifact-name': 'lineup-report-test',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.code, run.stdout).toBe(0);
+
+    const batchId = run.outputs['batch-id'] ?? '';
+    expect(batchId).toMatch(/^batch-\d{4}-\d{2}-\d{2}-\d{3}$/);
+    expect(run.outputs).toMatchObject({
+      total: '4',
+      successful: '4',
+      failed: '0',
+      branch: BRANCH,
+      'report-path': `reports/errors/${batchId}.json`,
+      'pull-request-url': `https://github.com/${OWNER}/${REPO_NAME}/pull/1`,
+    });
+    expect(Number(run.outputs.cost)).toBeCloseTo(4 * 0.039, 6);
+
+    // The branch holds exactly what the run made, on top of main.
+    const files = await remote.filesAt(BRANCH);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        `cases/${CASE}/case.json`,
+        `cases/${CASE}/images/manifest.json`,
+        `cases/${CASE}/images/scene.png`,
+        `cases/${CASE}/images/suspect-1.png`,
+        `cases/${CASE}/images/suspect-2.png`,
+        `cases/${CASE}/images/suspect-3.png`,
+        `reports/progress/${batchId}.json`,
+      ]),
+    );
+    expect(files.some((f) => f.startsWith('reports/errors/') || f.startsWith('reports/logs/'))).toBe(false);
+    expect(files.some((f) => f.startsWith('cases/case-2025-01-20/images'))).toBe(false);
+    const manifest = JSON.parse(await remote.show(BRANCH, `cases/${CASE}/images/manifest.json`));
+    expect(Object.keys(manifest.images).sort()).toEqual(['scene', 'suspect-1', 'suspect-2', 'suspect-3']);
+    expect(manifest.images['suspect-1']).toMatchObject({
+      provider: 'gemini',
+      batchId,
+      review: { status: 'pending' },
+    });
+    expect(await remote.log(BRANCH)).toEqual([
+      `lineup: images for ${CASE} (${batchId})`,
+      'sample cases',
+      'initial',
+    ]);
+    const tip = await tipOf(BRANCH);
+
+    // One PR, labelled, with the gallery pinned to the pushed commit.
+    expect(github.pulls).toHaveLength(1);
+    const pr = github.pulls[0];
+    expect(pr).toMatchObject({ head: BRANCH, base: 'main', title: `Images for ${CASE}`, state: 'open' });
+    expect(pr?.labels.sort()).toEqual(['images', 'lineup']);
+    expect(pr?.body).toContain('<!-- lineup:gallery -->');
+    expect(pr?.body).toContain(`/blob/${tip}/cases/${CASE}/images/suspect-2.png?raw=true`);
+    expect(pr?.body).toContain('How to review');
+
+    // The job summary has the same table.
+    expect(run.summary).toContain('| Image | Case | Id | Shows | Model | Cost | Flags | Review |');
+    expect(run.summary).toContain(`/blob/${tip}/cases/${CASE}/images/scene.png?raw=true`);
+    expect(run.summary).toContain('pull/1');
+
+    // The batch's log went to the CI log, inside a group.
+    expect(run.stdout).toContain(`::group::Batch ${batchId}`);
+    expect(run.stdout).toMatch(/PROGRESS: 4\/4 \(100%\)/);
+    expect(run.stdout).toContain('::endgroup::');
+
+    // One artifact, its bytes received, with the error report and the log inside.
+    const artifact = artifacts.artifacts.find((a) => a.name === 'lineup-report-test');
+    expect(artifact?.finalized).toBe(true);
+    expect(artifact?.zip.length).toBeGreaterThan(0);
+    const entries = unzip(artifact?.zip ?? Buffer.alloc(0));
+    const names = entries.map((e) => e.name).sort();
+    expect(names).toEqual(
+      expect.arrayContaining([
+        `reports/errors/${batchId}.json`,
+        `reports/logs/${batchId}.log`,
+        'reports/stats.csv',
+      ]),
+    );
+    const report = JSON.parse(
+      entries.find((e) => e.name === `reports/errors/${batchId}.json`)?.data.toString() ?? '{}',
+    );
+    expect(report.summary).toEqual({ total: 4, successful: 4, failed: 0, pending: 0 });
+    expect(entries.find((e) => e.name === 'reports/stats.csv')?.data.toString()).toContain(batchId);
+  });
+
+  test('second run on the same case: adds a commit on the branch and updates the PR instead of opening another', async () => {
+    const firstBody = github.pulls[0]?.body ?? '';
+    const before = gemini.requests.length;
+    const { run } = await generate({
+      'case-id': CASE,
+      type: 'scene',
+      force: 'true',
+      commit: 'true',
+      'open-pr': 'true',
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(gemini.requests.length - before).toBe(1);
+    expect(run.outputs).toMatchObject({ total: '1', successful: '1', branch: BRANCH });
+
+    expect(github.pulls).toHaveLength(1);
+    expect(github.requests.filter((r) => r.method === 'POST' && /\/pulls$/.test(r.path))).toHaveLength(1);
+    expect(github.requests.some((r) => r.method === 'PATCH' && r.path.endsWith('/pulls/1'))).toBe(true);
+    const tip = await tipOf(BRANCH);
+    expect(github.pulls[0]?.body).not.toBe(firstBody);
+    expect(github.pulls[0]?.body).toContain(`/blob/${tip}/`);
+    expect(run.outputs['pull-request-url']).toBe(`https://github.com/${OWNER}/${REPO_NAME}/pull/1`);
+
+    const log = await remote.log(BRANCH);
+    expect(log).toHaveLength(4);
+    // The rerun started from the branch's images: the suspects of run one are still there, unchanged.
+    const manifest = JSON.parse(await remote.show(BRANCH, `cases/${CASE}/images/manifest.json`));
+    expect(Object.keys(manifest.images).sort()).toEqual(['scene', 'suspect-1', 'suspect-2', 'suspect-3']);
+    expect(manifest.images.scene.batchId).toBe(run.outputs['batch-id']);
+    expect(manifest.images['suspect-1'].batchId).not.toBe(run.outputs['batch-id']);
+    // Batch ids are numbered from the branch's progress files, so the rerun's id is new there too.
+    const progress = (await remote.filesAt(BRANCH)).filter((f) => f.startsWith('reports/progress/'));
+    expect(progress).toHaveLength(2);
+    // The artifact name defaults to the batch id.
+    expect(artifacts.artifacts.map((a) => a.name)).toContain(`lineup-report-${run.outputs['batch-id']}`);
+  });
+
+  test('no key and no explicit placeholder: fails with a clear message, nothing generated or pushed', async () => {
+    const before = gemini.requests.length;
+    const tip = await tipOf(BRANCH);
+    const { run } = await generate({ 'case-id': 'case-2025-01-20', commit: 'true', 'gemini-api-key': '' });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/::error::.*gemini-api-key/);
+    expect(gemini.requests.length).toBe(before);
+    expect(await remote.filesAt('images/case-2025-01-20')).toEqual([]);
+    expect(await tipOf(BRANCH)).toBe(tip);
+  });
+
+  test('provider: placeholder on purpose works without a key, and the PR says the images are placeholders', async () => {
+    const { run } = await generate({
+      'case-id': 'case-2025-01-20',
+      provider: 'placeholder',
+      'gemini-api-key': '',
+      commit: 'true',
+      'open-pr': 'true',
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const pr = github.pulls.find((p) => p.head === 'images/case-2025-01-20');
+    expect(pr?.body).toContain('placeholder');
+  });
+
+  test('failed images: the step fails, each failure is an annotation, the rest is still committed', async () => {
+    gemini.setHandler((r) => (r.aspectRatio === '16:9' ? { kind: 'status', status: 400 } : undefined));
+    try {
+      const { run } = await generate({ 'case-id': 'case-2025-01-21', commit: 'true', 'open-pr': 'true' });
+      expect(run.code).toBe(1);
+      expect(run.outputs).toMatchObject({ failed: '1' });
+      expect(run.stdout).toMatch(
+        /::error title=case-2025-01-21\/scene%3A validation,file=cases\/case-2025-01-21\/case.json::HTTP 400/,
+      );
+      expect(run.stdout).toMatch(/::error::1 of \d+ image\(s\) failed/);
+      const files = await remote.filesAt('images/case-2025-01-21');
+      expect(files).toContain('cases/case-2025-01-21/images/suspect-1.png');
+      expect(files).not.toContain('cases/case-2025-01-21/images/scene.png');
+      const pr = github.pulls.find((p) => p.head === 'images/case-2025-01-21');
+      expect(pr?.body).toContain('Not generated');
+    } finally {
+      gemini.setHandler(undefined);
+    }
+  });
+
+  test('stopped early on purpose (cost cap): a warning, not a failure', async () => {
+    const { run } = await generate({ 'case-id': 'case-2025-01-20', force: 'true', 'max-cost': '0.05' });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.outputs).toMatchObject({ successful: '1' });
+    expect(run.stdout).toMatch(/::warning title=lineup batch stopped early::Stopped early on purpose/);
+    expect(run.stdout).not.toContain('::error');
+  });
+
+  test('estimate-only: counts and prices, calls and writes nothing', async () => {
+    const before = gemini.requests.length;
+    const { run, cwd } = await generate({ 'case-id': 'case-2025-01-21', 'estimate-only': 'true' });
+    expect(run.code).toBe(0);
+    expect(run.outputs.total).toBe('5');
+    expect(gemini.requests.length).toBe(before);
+    expect(existsSync(join(cwd, 'reports'))).toBe(false);
+  });
+
+  test('bad input is one clear failure', async () => {
+    const { run } = await generate({ 'case-id': '../../etc', commit: 'true' });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/::error::.*is not a case id/);
+  });
+
+  test('a batch file over several cases goes to images/<batch-id>, with every case.json it needs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lineup-weekly-'));
+    const batchFile = join(dir, 'weekly-batch.json');
+    await writeFile(
+      batchFile,
+      JSON.stringify({
+        images: [
+          { type: 'suspect', caseId: 'case-2025-01-20', suspectId: 'suspect-1' },
+          { type: 'scene', caseId: 'case-2025-01-21' },
+        ],
+        options: { delay: 0, maxConcurrent: 1, stopOnError: false },
+      }),
+    );
+    const { run } = await generate({ 'batch-file': batchFile, commit: 'true', 'open-pr': 'true' });
+    await rm(dir, { recursive: true, force: true });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const batchId = run.outputs['batch-id'] ?? '';
+    expect(run.outputs.branch).toBe(`images/${batchId}`);
+    const files = await remote.filesAt(`images/${batchId}`);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'cases/case-2025-01-20/case.json',
+        'cases/case-2025-01-20/images/suspect-1.png',
+        'cases/case-2025-01-21/case.json',
+        'cases/case-2025-01-21/images/scene.png',
+        `reports/progress/${batchId}.json`,
+      ]),
+    );
+    const pr = github.pulls.find((p) => p.head === `images/${batchId}`);
+    expect(pr?.title).toBe(`Images for 2 cases (${batchId})`);
+    expect(pr?.body).toContain('/regenerate case-2025-01-20/suspect-1');
+  });
+
+  test('the API key appears nowhere: output, files, commits, PRs, comments, artifacts', async () => {
+    expect(runs.length).toBeGreaterThan(3);
+    for (const run of runs) {
+      expect(leakedLines(run.stdout, key)).toEqual([]);
+      expect(run.stderr).not.toContain(key);
+      for (const text of Object.values(run.files)) expect(text).not.toContain(key);
+      // The token is masked the same way.
+      expect(leakedLines(run.stdout, TOKEN)).toEqual([]);
+    }
+    // It was used: the fake Gemini saw it in the header, and only there.
+    expect(gemini.requests.some((r) => r.apiKey === key)).toBe(true);
+    for (const dir of [...clones, remote.bare]) {
+      for (const [path, bytes] of await allFiles(dir)) expect(bytes.includes(key), path).toBe(false);
+      expect(await repoText(dir)).not.toContain(key);
+    }
+    for (const r of github.requests) expect(r.rawBody).not.toContain(key);
+    for (const p of github.pulls) expect(p.body).not.toContain(key);
+    for (const c of github.issueComments) expect(c.body).not.toContain(key);
+    for (const a of artifacts.artifacts) {
+      expect(a.zip.includes(key)).toBe(false);
+      for (const e of unzip(a.zip)) expect(e.data.includes(key), e.name).toBe(false);
+    }
+    // Nor the token, in anything that was committed.
+    expect(await repoText(remote.bare)).not.toContain(TOKEN);
+  });
+});
+
+function tipOf(branch: string): Promise<string> {
+  return git(remote.bare, ['rev-parse', branch]);
+}

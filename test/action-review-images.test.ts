@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  type ActionRun,
+  allFiles,
+  buildActions,
+  checkout,
+  leakedLines,
+  makeLineupRemote,
+  OWNER,
+  REPO_NAME,
+  repoText,
+  runAction,
+  secretKey,
+} from './support/action-env.ts';
+import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
+import { type FakeGitHub, startFakeGitHub } from './support/fake-github.ts';
+import { type GitRemote, git } from './support/git-remote.ts';
+
+const CASE = 'case-2025-01-19';
+const BRANCH = `images/${CASE}`;
+const TOKEN = 'ghs_reviewtoken0123456789abcdef';
+const MANIFEST = `cases/${CASE}/images/manifest.json`;
+
+let gemini: FakeGemini;
+let github: FakeGitHub;
+let remote: GitRemote;
+let eventsDir: string;
+const key = secretKey();
+const runs: ActionRun[] = [];
+let prNumber = 0;
+
+function env(eventName: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    GITHUB_API_URL: github.url,
+    GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
+    GITHUB_EVENT_NAME: eventName,
+    GOOGLE_GEMINI_BASE_URL: gemini.url,
+    ...extra,
+  };
+}
+
+beforeAll(async () => {
+  await Promise.all([
+    buildActions(),
+    (async () => {
+      gemini = await startFakeGemini();
+      github = await startFakeGitHub({ token: TOKEN });
+      remote = await makeLineupRemote();
+      eventsDir = await mkdtemp(join(tmpdir(), 'lineup-events-'));
+    })(),
+  ]);
+  github.setPermission(OWNER, REPO_NAME, 'alice', 'write');
+  github.setPermission(OWNER, REPO_NAME, 'bob', 'read');
+  // The PR under review, made the way the workflows make it.
+  const run = await runAction('batch-generate', {
+    cwd: await checkout(remote),
+    inputs: {
+      'case-id': CASE,
+      commit: 'true',
+      'open-pr': 'true',
+      'github-token': TOKEN,
+      'gemini-api-key': key,
+    },
+    env: { ...env('workflow_dispatch'), GITHUB_REF: 'refs/heads/main' },
+  });
+  runs.push(run);
+  expect(run.code, run.stdout + run.stderr).toBe(0);
+  prNumber = github.pulls[0]?.number ?? 0;
+  expect(prNumber).toBe(1);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([gemini?.close(), github?.close()]);
+  await remote?.cleanup();
+  if (eventsDir) await rm(eventsDir, { recursive: true, force: true });
+});
+
+/** Runs review-images for an event, in a fresh checkout of the PR branch, as the workflow does. */
+async function review(eventName: string, payload: unknown): Promise<ActionRun> {
+  const eventPath = join(eventsDir, `${randomUUID()}.json`);
+  await writeFile(eventPath, JSON.stringify(payload));
+  const run = await runAction('review-images', {
+    cwd: await checkout(remote, BRANCH),
+    inputs: { 'event-path': eventPath, 'github-token': TOKEN, 'gemini-api-key': key },
+    env: env(eventName),
+  });
+  runs.push(run);
+  return run;
+}
+
+function reviewEvent(state: string, user: string, id: number, body = '') {
+  return {
+    action: 'submitted',
+    review: { id, state, body, user: { login: user }, submitted_at: '2026-11-29T10:00:00Z' },
+    pull_request: { number: prNumber, head: { ref: BRANCH, repo: { full_name: `${OWNER}/${REPO_NAME}` } } },
+    repository: { full_name: `${OWNER}/${REPO_NAME}`, default_branch: 'main' },
+  };
+}
+
+function commentEvent(user: string, body: string) {
+  return {
+    action: 'created',
+    issue: { number: prNumber, pull_request: { url: 'x' } },
+    comment: { id: 42, body, user: { login: user, type: 'User' }, created_at: '2026-11-29T11:00:00Z' },
+    repository: { full_name: `${OWNER}/${REPO_NAME}`, default_branch: 'main' },
+  };
+}
+
+async function branchManifest() {
+  return JSON.parse(await remote.show(BRANCH, MANIFEST)) as {
+    images: Record<string, { sha256: string; batchId: string; review: Record<string, unknown> }>;
+  };
+}
+
+const tip = () => git(remote.bare, ['rev-parse', BRANCH]);
+
+describe('review-images, run as a runner runs it', () => {
+  test('changes requested with a comment on suspect-2.png: only suspect-2 is regenerated, with the feedback', async () => {
+    const before = await branchManifest();
+    const requests = gemini.requests.length;
+    github.addReviewComment({
+      pullNumber: prNumber,
+      reviewId: 501,
+      path: `cases/${CASE}/images/suspect-2.png`,
+      body: 'Make the coat dark green and add round glasses.',
+      user: 'alice',
+    });
+    // A comment on another PR's review must not count.
+    github.addReviewComment({
+      pullNumber: prNumber,
+      reviewId: 999,
+      path: `cases/${CASE}/images/scene.png`,
+      body: 'x',
+      user: 'alice',
+    });
+    const run = await review('pull_request_review', reviewEvent('changes_requested', 'alice', 501));
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+
+    expect(gemini.requests.length - requests).toBe(1);
+    const last = gemini.requests.at(-1);
+    expect(last?.prompt).toContain('Make the coat dark green and add round glasses.');
+    expect(last?.aspectRatio).not.toBe('16:9');
+
+    const after = await branchManifest();
+    expect(after.images['suspect-2']?.sha256).not.toBe(before.images['suspect-2']?.sha256);
+    expect(after.images['suspect-2']?.review).toMatchObject({
+      status: 'pending',
+      feedback: 'Make the coat dark green and add round glasses.',
+    });
+    for (const id of ['suspect-1', 'suspect-3', 'scene']) expect(after.images[id]).toEqual(before.images[id]);
+    expect((await remote.log(BRANCH))[0]).toMatch(/^lineup: regenerated 1 image\(s\) for #1 /);
+
+    // The PR body shows the new commit; a reply says what happened.
+    expect(github.pulls[0]?.body).toContain(`/blob/${await tip()}/`);
+    expect(github.pulls[0]?.body).toContain('Reviewer feedback: Make the coat dark green');
+    expect(github.issueComments.at(-1)?.body).toContain(`Regenerated for @alice: \`${CASE}/suspect-2\``);
+  });
+
+  test('/regenerate from a read-only user: refused with a reply, nothing regenerated or pushed', async () => {
+    const requests = gemini.requests.length;
+    const head = await tip();
+    const comments = github.issueComments.length;
+    const run = await review('issue_comment', commentEvent('bob', '/regenerate suspect-2 make it blue'));
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(gemini.requests.length).toBe(requests);
+    expect(await tip()).toBe(head);
+    expect(github.issueComments).toHaveLength(comments + 1);
+    expect(github.issueComments.at(-1)?.body).toMatch(/^@bob only people with write access/);
+  });
+
+  test('a /regenerate comment crafted as shell is plain text in the prompt, and nothing runs', async () => {
+    const marker = join(tmpdir(), `pwned-${randomUUID()}`);
+    const feedback = `$(touch ${marker}) \`touch ${marker}\` "double" 'single'; touch ${marker} && echo $HOME | cat`;
+    const requests = gemini.requests.length;
+    const run = await review('issue_comment', commentEvent('alice', `/regenerate suspect-1 ${feedback}`));
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(gemini.requests.length - requests).toBe(1);
+    expect(gemini.requests.at(-1)?.prompt).toContain(feedback);
+    expect(existsSync(marker)).toBe(false);
+    const manifest = await branchManifest();
+    expect(manifest.images['suspect-1']?.review.feedback).toBe(feedback);
+    // The PR body shows it inert: escaped, not as markdown or HTML.
+    expect(github.pulls[0]?.body).toContain('Reviewer feedback: $\\(touch');
+  });
+
+  test('/regenerate of an image the case does not have: a reply, nothing generated', async () => {
+    const requests = gemini.requests.length;
+    const run = await review('issue_comment', commentEvent('alice', '/regenerate suspect-9 anything'));
+    expect(run.code).toBe(0);
+    expect(gemini.requests.length).toBe(requests);
+    expect(github.issueComments.at(-1)?.body).toContain('has no `suspect-9`');
+  });
+
+  test('an approval by a read-only user changes nothing', async () => {
+    const head = await tip();
+    const run = await review('pull_request_review', reviewEvent('approved', 'bob', 601));
+    expect(run.code).toBe(0);
+    expect(await tip()).toBe(head);
+    expect(github.issueComments.at(-1)?.body).toMatch(/^@bob only people with write access/);
+  });
+
+  test('approve: every image of the PR approved in the manifest (by, at, PR number), committed to the branch', async () => {
+    const run = await review('pull_request_review', reviewEvent('approved', 'alice', 701));
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const manifest = await branchManifest();
+    for (const id of ['suspect-1', 'suspect-2', 'suspect-3', 'scene']) {
+      expect(manifest.images[id]?.review).toEqual({
+        status: 'approved',
+        by: 'alice',
+        at: '2026-11-29T10:00:00Z',
+        pullRequest: prNumber,
+        feedback: null,
+      });
+    }
+    expect((await remote.log(BRANCH))[0]).toBe(`lineup: 4 image(s) approved by @alice in #${prNumber}`);
+    expect(github.pulls[0]?.body).toContain('✅ approved');
+    expect(github.pulls[0]?.body).not.toContain('⏳ pending');
+    // Approving again is a no-op, not a second commit.
+    const head = await tip();
+    const again = await review('pull_request_review', reviewEvent('approved', 'alice', 702));
+    expect(again.code).toBe(0);
+    expect(await tip()).toBe(head);
+  });
+
+  test('events that decide nothing are ignored', async () => {
+    const head = await tip();
+    const commented = await review('pull_request_review', reviewEvent('commented', 'alice', 801));
+    expect(commented.code).toBe(0);
+    expect(commented.stdout).toContain('decides nothing');
+    const chat = await review('issue_comment', commentEvent('alice', 'looks good to me'));
+    expect(chat.code).toBe(0);
+    expect(await tip()).toBe(head);
+  });
+
+  test('the API key appears nowhere', async () => {
+    for (const run of runs) {
+      expect(leakedLines(run.stdout, key)).toEqual([]);
+      expect(run.stderr).not.toContain(key);
+      for (const text of Object.values(run.files)) expect(text).not.toContain(key);
+    }
+    for (const [path, bytes] of await allFiles(remote.bare)) expect(bytes.includes(key), path).toBe(false);
+    expect(await repoText(remote.bare)).not.toContain(key);
+    for (const r of github.requests) expect(r.rawBody).not.toContain(key);
+  });
+});

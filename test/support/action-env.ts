@@ -1,0 +1,173 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO } from './cli.ts';
+import { type GitRemote, git, makeGitRemote } from './git-remote.ts';
+
+export const OWNER = 'detective';
+export const REPO_NAME = 'lineup-game';
+
+/** Bundles the actions from the current source, as `npm run build` does; returns how long it took. */
+export function buildActions(): Promise<number> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    // Async spawn, never spawnSync: the fakes of the calling test live on this event loop.
+    const child = spawn(process.execPath, [join(REPO, 'scripts', 'build-actions.mjs')], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(Date.now() - started) : reject(new Error(`build failed (${code}): ${err}`)),
+    );
+  });
+}
+
+export function distOf(action: string): string {
+  return join(REPO, 'actions', action, 'dist', 'index.js');
+}
+
+export interface ActionRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  outputs: Record<string, string>;
+  summary: string;
+  /** Every file the runner hands the action, for the secret scan. */
+  files: Record<string, string>;
+}
+
+/** Parses GITHUB_OUTPUT: `name<<delimiter\nvalue\ndelimiter` blocks (and plain `name=value` lines). */
+export function parseCommandFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
+    if (heredoc) {
+      const [, name = '', delimiter = ''] = heredoc;
+      const value: string[] = [];
+      for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(lines[i] ?? '');
+      out[name] = value.join('\n');
+    } else if (line.includes('=')) {
+      out[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
+    }
+  }
+  return out;
+}
+
+/**
+ * Starts a bundled action the way a runner does: `node dist/index.js` with INPUT_* variables (names
+ * upper-cased, hyphens kept, which is why there is no shell in between) and the GITHUB_* files.
+ */
+export async function runAction(
+  action: string,
+  options: { cwd: string; inputs: Record<string, string>; env: Record<string, string | undefined> },
+): Promise<ActionRun> {
+  const dir = await mkdtemp(join(tmpdir(), 'lineup-runner-'));
+  const files = {
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_STEP_SUMMARY: join(dir, 'summary.md'),
+    GITHUB_STATE: join(dir, 'state'),
+    GITHUB_ENV: join(dir, 'env'),
+    GITHUB_PATH: join(dir, 'path'),
+  };
+  for (const f of Object.values(files)) await writeFile(f, '');
+  const home = join(dir, 'home');
+  await mkdir(home);
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    GIT_CONFIG_NOSYSTEM: '1',
+    RUNNER_TEMP: dir,
+    GITHUB_WORKSPACE: options.cwd,
+    GITHUB_ACTIONS: 'true',
+    ...files,
+  };
+  for (const [k, v] of Object.entries(options.env)) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(options.inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
+
+  const child = spawn(process.execPath, [distOf(action)], {
+    cwd: options.cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const contents: Record<string, string> = {};
+  for (const [name, path] of Object.entries(files)) contents[name] = await readFile(path, 'utf8');
+  await rm(dir, { recursive: true, force: true });
+  return {
+    code,
+    stdout,
+    stderr,
+    outputs: parseCommandFile(contents.GITHUB_OUTPUT ?? ''),
+    summary: contents.GITHUB_STEP_SUMMARY ?? '',
+    files: contents,
+  };
+}
+
+/** Lines of the run's stdout that hold `secret`, other than the one `::add-mask::` command that masks it. */
+export function leakedLines(text: string, secret: string): string[] {
+  return text.split('\n').filter((l) => l.includes(secret) && l !== `::add-mask::${secret}`);
+}
+
+/** A bare remote whose main holds the sample cases and a config without pacing, plus a clone of it. */
+export async function makeLineupRemote(): Promise<GitRemote> {
+  const remote = await makeGitRemote();
+  await cp(join(REPO, 'cases'), join(remote.clone, 'cases'), {
+    recursive: true,
+    // Only case.json: images in the developer's tree belong to real runs.
+    filter: (src) => !/[/\\]images(?:[/\\]|$)/.test(src.slice(join(REPO, 'cases').length)),
+  });
+  // No 2 s gap between requests: the fake has no rate limit to protect.
+  await writeFile(
+    join(remote.clone, 'lineup.config.json'),
+    `${JSON.stringify({ timing: { delayBetweenImages: 0, delayAfterError: 0 }, retry: { initialDelay: 0, maxDelay: 0 } }, null, 2)}\n`,
+  );
+  await git(remote.clone, ['add', 'cases', 'lineup.config.json']);
+  await git(remote.clone, ['commit', '-q', '-m', 'sample cases']);
+  await git(remote.clone, ['push', '-q', 'origin', 'main']);
+  return remote;
+}
+
+/** A fresh clone, like actions/checkout, optionally at a branch. */
+export async function checkout(remote: GitRemote, branch?: string): Promise<string> {
+  const clone = await remote.makeClone();
+  if (branch) await git(clone, ['checkout', '-q', branch]);
+  return clone;
+}
+
+/** Every regular file under `dir` (the .git directory included), as [path, bytes]. */
+export async function allFiles(dir: string): Promise<Array<[string, Buffer]>> {
+  const out: Array<[string, Buffer]> = [];
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  for (const e of entries) {
+    if (!e.isFile()) continue;
+    const path = join(e.parentPath, e.name);
+    out.push([path, await readFile(path)]);
+  }
+  return out;
+}
+
+/** Every object a repository holds (blobs, trees, commits, reachable or not), as text, for the secret scan. */
+export function repoText(repo: string): Promise<string> {
+  return git(repo, ['cat-file', '--batch-all-objects', '--batch']);
+}
+
+export function secretKey(): string {
+  return `AIzaTEST${randomUUID().replace(/-/g, '')}`;
+}
