@@ -3,6 +3,7 @@ import {
   type BatchModeOptions,
   collectSubmitted,
   DEFAULT_CHUNK_LIMITS,
+  withoutInFlight,
 } from '../src/batch/batch-mode/index.ts';
 import type { PlanSource } from '../src/batch/plan.ts';
 import { readProgress } from '../src/batch/progress.ts';
@@ -481,5 +482,25 @@ describe('batches of several cases', () => {
       [b.summary.batchId, 'submitted'],
     ]);
     expect(generateCalls()).toBe(syncCalls);
+  });
+});
+
+describe('images in flight', () => {
+  test('a new plan leaves the images of an uncollected job to that job', async () => {
+    const { summary } = await run({
+      source: { kind: 'images', images: [{ type: 'scene', caseId: 'case-2025-01-19' }] },
+      mode: 'batch',
+    });
+    expect(summary.status).toBe('submitted');
+    const warnings: string[] = [];
+    const source = await withoutInFlight(root, caseAll(), (m) => warnings.push(m));
+    expect(source.kind).toBe('images');
+    const keys = source.kind === 'images' ? source.images.map((i) => i.suspectId ?? i.type) : [];
+    expect(keys).toEqual(['suspect-1', 'suspect-2', 'suspect-3']);
+    expect(warnings).toEqual([`1 image(s) are waiting in Batch API jobs (${summary.batchId}) and are left to them`]);
+    // Once collected, nothing is held back.
+    await batch.advanceAll('succeeded');
+    await run({ resume: summary.batchId });
+    expect(await withoutInFlight(root, caseAll(), () => undefined)).toEqual(caseAll());
   });
 });

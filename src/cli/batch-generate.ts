@@ -1,11 +1,10 @@
-import { chooseBatchClient } from '../batch/batch-mode/index.ts';
-import type { ImageType, PlanSource } from '../batch/plan.ts';
+import { chooseBatchClient, withoutInFlight } from '../batch/batch-mode/index.ts';
 import { chooseProvider, planBatch, runBatch } from '../batch/run-batch.ts';
+import { chooseSource } from '../batch/source.ts';
 import { loadConfig } from '../config/load-config.ts';
 import type { ConfigInput } from '../config/schema.ts';
 import { ExitCode, InputError } from '../errors.ts';
 import { createQualityCheck } from '../quality/index.ts';
-import { missingImages } from '../scan/missing.ts';
 import { type Output, terminalEvents } from './terminal-reporter.ts';
 
 export interface BatchGenerateArgs {
@@ -25,27 +24,6 @@ export interface BatchGenerateArgs {
   apiBaseUrl?: string;
   /** sync (default) or batch: submit to the Gemini Batch API at half price, collect later. */
   mode?: string;
-}
-
-const TYPES: readonly ImageType[] = ['all', 'suspects', 'scene'];
-
-async function sourceOf(root: string, args: BatchGenerateArgs): Promise<PlanSource | undefined> {
-  const given = [args.caseId, args.batchFile, args.resume, args.scanAll].filter(Boolean).length;
-  if (given !== 1) {
-    throw new InputError('give exactly one of --case-id, --batch-file, --resume or --scan-all (see --help)', {
-      field: 'arguments',
-    });
-  }
-  if (args.resume) return undefined;
-  if (args.batchFile) return { kind: 'batch-file', path: args.batchFile };
-  if (args.scanAll) return { kind: 'images', images: await missingImages(root) };
-  const type = (args.type ?? 'all') as ImageType;
-  if (!TYPES.includes(type)) {
-    throw new InputError(`${JSON.stringify(args.type)} is not a type; use all, suspects or scene`, {
-      field: '--type',
-    });
-  }
-  return { kind: 'case', caseId: args.caseId ?? '', type };
 }
 
 /** The seed's batch command. Returns the exit code; never prints the API key. */
@@ -74,7 +52,9 @@ export async function batchGenerate(
   }
   const mode = (args.mode ?? 'sync') as 'sync' | 'batch';
   const config = await loadConfig(root, args.config, overrides);
-  const source = await sourceOf(root, args);
+  const chosen = await chooseSource(root, args);
+  const source = chosen.source && (await withoutInFlight(root, chosen.source, output.err));
+  const scanForce = chosen.force;
   const apiKey = env.GEMINI_API_KEY?.trim() || undefined;
   const provider = chooseProvider(config, {
     ...(apiKey ? { apiKey } : {}),
@@ -82,8 +62,7 @@ export async function batchGenerate(
     warn: output.err,
   });
   const explicitMaxCost = args.maxCost !== undefined;
-  // The scan lists files that exist but must be redone (stale, corrupt, placeholder): planning must not skip them.
-  const force = (args.force ?? false) || (args.scanAll ?? false);
+  const force = (args.force ?? false) || scanForce;
   // Built whenever the API is used: a --resume of a batch-mode batch needs it without --mode.
   const batchClient = provider.name === 'gemini' ? chooseBatchClient(config, apiKey) : undefined;
   if (mode === 'batch' && !batchClient) {

@@ -2,10 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import * as core from '@actions/core';
 import { readBatchFile } from '../../batch/batch-file.ts';
-import { chooseBatchClient } from '../../batch/batch-mode/index.ts';
+import { chooseBatchClient, collectSubmitted, withoutInFlight } from '../../batch/batch-mode/index.ts';
 import type { ImageType, PlanSource } from '../../batch/plan.ts';
 import { chooseProvider, planBatch, runBatch } from '../../batch/run-batch.ts';
+import { chooseSource } from '../../batch/source.ts';
 import type { BatchSummary } from '../../batch/types.ts';
+import { assertCaseId } from '../../cases/ids.ts';
 import { loadConfig } from '../../config/load-config.ts';
 import type { ConfigInput } from '../../config/schema.ts';
 import { InputError } from '../../errors.ts';
@@ -15,7 +17,6 @@ import { commitAndPush } from '../../github/git.ts';
 import { makeOctokit, upsertPullRequest } from '../../github/pull-request.ts';
 import { annotateFailures, writeJobSummary } from '../../github/summary.ts';
 import { createQualityCheck } from '../../quality/index.ts';
-import { missingImages } from '../../scan/missing.ts';
 import { writeBatchStats } from '../../stats/index.ts';
 import { baseBranch, fetchBranch, overlayFromCommit } from '../branch-state.ts';
 import {
@@ -80,18 +81,6 @@ function readInputs(): Inputs {
   };
 }
 
-/** The same rules as the terminal's batch command: exactly one source. */
-async function sourceOf(root: string, i: Inputs): Promise<PlanSource | undefined> {
-  const given = [i.caseId, i.batchFile, i.resume, i.scanAll ? 'yes' : undefined].filter(Boolean).length;
-  if (given !== 1) {
-    throw new InputError('give exactly one of case-id, batch-file, resume or scan-all', { field: 'inputs' });
-  }
-  if (i.resume) return undefined;
-  if (i.batchFile) return { kind: 'batch-file', path: i.batchFile };
-  if (i.scanAll) return { kind: 'images', images: await missingImages(root) };
-  return { kind: 'case', caseId: i.caseId ?? '', type: i.type };
-}
-
 /** Which cases the run will write, known before it starts (so the branch can be picked first). */
 async function plannedCases(root: string, source: PlanSource | undefined, resume: string | undefined) {
   if (resume) return casesOfBatch(root, resume);
@@ -131,7 +120,20 @@ async function generate(i: Inputs): Promise<void> {
     ...(i.maxCost !== undefined ? { cost: { maxCost: i.maxCost } } : {}),
   };
   const config = await loadConfig(root, undefined, overrides);
-  const source = await sourceOf(root, i);
+  let branchExisted = false;
+  let overlaid = false;
+  const continueFromBranch = async (branch: string, cases: string[]) => {
+    overlaid = true;
+    const tip = await fetchBranch(root, branch, i.githubToken);
+    if (!tip) return;
+    branchExisted = true;
+    // reports/progress too: batch ids are numbered from the files present, and a rerun must not
+    // claim (and overwrite on the branch) an id the branch already used.
+    const brought = await overlayFromCommit(root, tip, [...casePaths(cases), join('reports', 'progress')]);
+    if (brought.length) core.info(`Continuing from ${branch} (${tip.slice(0, 12)}): ${brought.join(', ')}`);
+  };
+  // Before the scan looks at the case (case-id with fix): what the branch already holds counts.
+  if (i.commit && i.caseId) await continueFromBranch(`images/${assertCaseId(i.caseId)}`, [i.caseId]);
   // Never a silent placeholder in CI: without a key this throws unless provider: placeholder was asked for.
   const provider = chooseProvider(config, {
     ...(i.apiKey ? { apiKey: i.apiKey } : {}),
@@ -144,6 +146,34 @@ async function generate(i: Inputs): Promise<void> {
   const costPerImage = i.mode === 'batch' && batchClient ? batchClient.costPerImage : provider.costPerImage;
   const explicitMaxCost = i.maxCost !== undefined;
 
+  // Batch mode (nightly): first collect what earlier runs submitted, so the plan below sees those images.
+  if (i.mode === 'batch' && batchClient && !i.resume && !i.estimateOnly) {
+    const collected = await collectSubmitted(root, {
+      config,
+      provider,
+      client: batchClient,
+      events: logEvents(),
+      check: createQualityCheck(root),
+      warn: (message) => core.warning(message),
+    });
+    for (const done of collected) {
+      if (done.status === 'submitted') {
+        core.info(`${done.batchId}: still running at Gemini; collected next time`);
+        continue;
+      }
+      const doneCases = await casesOfBatch(root, done.batchId);
+      const artifactName = `${i.artifactName ?? 'lineup-report'}-${done.batchId}`;
+      await finish(root, { ...i, artifactName }, done, {
+        cases: doneCases,
+        branch: undefined,
+        branchExisted,
+      });
+    }
+  }
+  const chosen = await chooseSource(root, i, (name) => name);
+  const source = chosen.source && (await withoutInFlight(root, chosen.source, (m) => core.warning(m)));
+  const force = i.force || chosen.force;
+
   if (i.estimateOnly || (i.scanAll && !i.fix)) {
     if (!source)
       throw new InputError('estimate-only needs a new plan, not resume', { field: 'estimate-only' });
@@ -151,7 +181,7 @@ async function generate(i: Inputs): Promise<void> {
       root,
       config,
       source,
-      force: i.force,
+      force,
       provider,
       explicitMaxCost,
       costPerImage,
@@ -167,17 +197,7 @@ async function generate(i: Inputs): Promise<void> {
   const cases = await plannedCases(root, source, i.resume);
   // One case: its branch is known now, and a rerun continues from what that branch already holds.
   const branch = cases.length === 1 ? `images/${cases[0]}` : undefined;
-  let branchExisted = false;
-  if (i.commit && branch) {
-    const tip = await fetchBranch(root, branch, i.githubToken);
-    if (tip) {
-      branchExisted = true;
-      // reports/progress too: batch ids are numbered from the files present, and a rerun must not
-      // claim (and overwrite on the branch) an id the branch already used.
-      const brought = await overlayFromCommit(root, tip, [...casePaths(cases), join('reports', 'progress')]);
-      if (brought.length) core.info(`Continuing from ${branch} (${tip.slice(0, 12)}): ${brought.join(', ')}`);
-    }
-  }
+  if (i.commit && branch && !overlaid) await continueFromBranch(branch, cases);
 
   let grouped = false;
   const result = await runBatch({
@@ -186,7 +206,7 @@ async function generate(i: Inputs): Promise<void> {
     provider,
     ...(source ? { source } : {}),
     ...(i.resume ? { resume: i.resume } : {}),
-    force: i.force,
+    force,
     explicitMaxCost,
     mode: i.mode,
     batchClient,

@@ -51,3 +51,4 @@ export async function submitBatch(
   }
   return s.finish('submitted');
 }
+export { inFlightImages, withoutInFlight } from './in-flight.ts';
