@@ -21,7 +21,11 @@ const program = new Command('batch-generate-images')
   .option('--resume <batch-id>', 'continue an interrupted, failed or stopped batch')
   .option('--force', 'regenerate images that already exist', false)
   .option('--scan-all', 'every missing image of every case (lists them; add --fix to generate)', false)
-  .option('--fix', 'with --scan-all: generate what is missing', false)
+  .option(
+    '--fix',
+    'with --scan-all or --case-id: generate what the scan finds (missing, broken, placeholder, stale)',
+    false,
+  )
   .option('--estimate-only', 'print the image count and cost, call nothing', false)
   .option('--max-cost <usd>', 'stop before the request that would pass this many USD (exit 3)', usd)
   .option('--provider <name>', 'gemini | placeholder (default: gemini when GEMINI_API_KEY is set)')
