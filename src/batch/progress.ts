@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -119,12 +119,17 @@ export async function claimBatchId(
   root: string,
   now: Date,
   initial: Omit<Progress, 'batchId'>,
+  scope?: string,
 ): Promise<Progress> {
   const day = now.toISOString().slice(0, 10);
   const dir = progressDir(root);
   await mkdir(dir, { recursive: true });
   const taken = (await readdir(dir)).filter((f) => f.startsWith(`batch-${day}-`) && f.endsWith('.json'));
-  let n = taken.length + 1;
+  // Parallel CI jobs each number from main's files and push to different branches: a scope (the
+  // run and the case) starts them at distant five-digit numbers so their ids do not collide.
+  let n = scope
+    ? 10_000 + (createHash('sha256').update(scope).digest().readUInt32BE(0) % 90_000)
+    : taken.length + 1;
   const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
   try {
     for (;;) {

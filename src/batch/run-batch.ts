@@ -113,6 +113,8 @@ export interface RunRequest {
   events?: BatchEvents;
   signal?: AbortSignal;
   check?: ImageCheck;
+  /** Makes new batch ids unique across parallel CI jobs (e.g. the run id and the case); see claimBatchId. */
+  batchIdScope?: string;
   /** Called with the claimed batch id before the first request (actions publish it early). */
   onBatchId?: (batchId: string) => void;
   /** `batch`: new batches are submitted as Gemini batch jobs instead of generated now. */
@@ -191,23 +193,28 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
       ...(retries !== undefined ? { retries } : {}),
       ...(feedback !== undefined ? { feedback } : {}),
     });
-    progress = await claimBatchId(root, new Date(clock.now()), {
-      startTime: new Date(clock.now()).toISOString(),
-      createdAtMs: Date.now(),
-      status: 'running',
-      provider: provider.name,
-      model: provider.model,
-      mode: batch ? 'batch' : 'sync',
-      options: plan.options,
-      completed: [],
-      pending: plan.items.map(strip),
-      failed: [],
-      costUsd: 0,
-      apiCalls: 0,
-      retries: 0,
-      rateLimitHits: 0,
-      elapsedMs: 0,
-    });
+    progress = await claimBatchId(
+      root,
+      new Date(clock.now()),
+      {
+        startTime: new Date(clock.now()).toISOString(),
+        createdAtMs: Date.now(),
+        status: 'running',
+        provider: provider.name,
+        model: provider.model,
+        mode: batch ? 'batch' : 'sync',
+        options: plan.options,
+        completed: [],
+        pending: plan.items.map(strip),
+        failed: [],
+        costUsd: 0,
+        apiCalls: 0,
+        retries: 0,
+        rateLimitHits: 0,
+        elapsedMs: 0,
+      },
+      request.batchIdScope,
+    );
     items = plan.items;
     if (batch) {
       request.onBatchId?.(progress.batchId);

@@ -212,6 +212,11 @@ async function generate(i: Inputs): Promise<void> {
     batchClient,
     events: logEvents(),
     check: createQualityCheck(root),
+    ...(process.env.GITHUB_RUN_ID
+      ? {
+          batchIdScope: `${process.env.GITHUB_RUN_ID}-${process.env.GITHUB_RUN_ATTEMPT ?? 1}-${i.caseId ?? i.batchFile ?? 'scan'}`,
+        }
+      : {}),
     onBatchId: (batchId) => {
       core.setOutput('batch-id', batchId);
       core.startGroup(`Batch ${batchId}`);
