@@ -147,6 +147,8 @@ async function generate(i: Inputs): Promise<void> {
   const explicitMaxCost = i.maxCost !== undefined;
 
   // Batch mode (nightly): first collect what earlier runs submitted, so the plan below sees those images.
+  let collectedCount = 0;
+  const waiting: string[] = [];
   if (i.mode === 'batch' && batchClient && !i.resume && !i.estimateOnly) {
     const collected = await collectSubmitted(root, {
       config,
@@ -159,6 +161,7 @@ async function generate(i: Inputs): Promise<void> {
     for (const done of collected) {
       if (done.status === 'submitted') {
         core.info(`${done.batchId}: still running at Gemini; collected next time`);
+        waiting.push(done.batchId);
         continue;
       }
       const doneCases = await casesOfBatch(root, done.batchId);
@@ -168,6 +171,7 @@ async function generate(i: Inputs): Promise<void> {
         branch: undefined,
         branchExisted,
       });
+      collectedCount += 1;
     }
   }
   const chosen = await chooseSource(root, i, (name) => name);
@@ -227,10 +231,20 @@ async function generate(i: Inputs): Promise<void> {
   });
 
   if (result.batchId === null) {
-    core.info(`Nothing to generate: ${result.skipped} image(s) already present (use force to regenerate).`);
+    const inFlight = waiting.length
+      ? ` Waiting in Batch API jobs, collected next time: ${waiting.join(', ')}.`
+      : '';
+    if (collectedCount > 0) {
+      // The outputs and the job summary already describe the batch(es) collected above: keep them.
+      core.info(`Nothing new to generate after collecting ${collectedCount} batch(es).${inFlight}`);
+      return;
+    }
+    core.info(
+      `Nothing to generate: ${result.skipped} image(s) already present (use force to regenerate).${inFlight}`,
+    );
     setOutputs({ total: 0, successful: 0, failed: 0, cost: 0 });
     await writeJobSummary(
-      `## lineup images\n\nNothing to generate: ${result.skipped} image(s) already present.\n`,
+      `## lineup images\n\nNothing to generate: ${result.skipped} image(s) already present.${inFlight}\n`,
     );
     return;
   }
