@@ -1,11 +1,11 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { WINDOW_MARGIN_MS } from '../src/batch/limiter.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import { VirtualClock } from '../src/util/clock.ts';
 import { caseAll, imagesPath, progressOf, readJson, runAgainstFake, TEST_KEY } from './support/engine.ts';
-import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
+import { defaultImage, type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
 let fake: FakeGemini;
@@ -308,4 +308,117 @@ describe('rate limits', () => {
     expect(grep.status).toBe(1); // grep: no file matched
     expect(grep.stdout).toBe('');
   });
+});
+
+describe('quality checks in the loop', () => {
+  test('an image failing the checks is asked for again within its attempts', async () => {
+    let calls = 0;
+    const { summary, lines } = await runAgainstFake(root, fake, {
+      source: { kind: 'images', images: [{ type: 'scene', caseId: 'case-2025-01-19' }] },
+      check: () => (++calls === 1 ? ['blank'] : []),
+    });
+    expect(summary.exitCode).toBe(0);
+    expect(fake.requests).toHaveLength(2);
+    expect(lines.some((l) => l.includes('RETRY: scene attempt 2/3 after failed quality checks: blank'))).toBe(
+      true,
+    );
+    expect((await readManifest(root, 'case-2025-01-19')).images.scene).toMatchObject({
+      attempts: 2,
+      quality: [],
+    });
+    expect(summary.costUsd).toBeCloseTo(0.078);
+  });
+
+  test('an image failing every time is kept with its flags and recorded as a validation failure', async () => {
+    const { summary } = await runAgainstFake(root, fake, {
+      source: { kind: 'images', images: [{ type: 'scene', caseId: 'case-2025-01-19' }] },
+      check: () => ['near-duplicate'],
+    });
+    expect(summary.exitCode).toBe(1);
+    expect(fake.requests).toHaveLength(3);
+    expect(summary.failures[0]).toMatchObject({ errorType: 'validation', reason: 'quality', attempts: 3 });
+    expect((await readManifest(root, 'case-2025-01-19')).images.scene?.quality).toEqual(['near-duplicate']);
+  });
+});
+
+describe('resume after a crash', () => {
+  test('old images the batch must replace are requested, even when their files look new (a fresh checkout)', async () => {
+    await runAgainstFake(root, fake, { source: caseAll() });
+    const stopped = await runAgainstFake(root, fake, {
+      source: caseAll(),
+      force: true,
+      config: { cost: { maxCost: 0.01 } },
+      explicitMaxCost: true,
+    });
+    expect(stopped.summary.pending).toBe(4);
+    const later = new Date(Date.now() + 60_000);
+    for (const f of await readdir(imagesPath(root))) await utimes(join(imagesPath(root), f), later, later);
+    const resumed = await runAgainstFake(root, fake, { resume: stopped.summary.batchId });
+    expect(resumed.lines.some((l) => l.includes('RECOVERED'))).toBe(false);
+    expect(fake.requests).toHaveLength(8);
+    const manifest = await readManifest(root, 'case-2025-01-19');
+    expect(manifest.images['suspect-1']?.batchId).toBe(stopped.summary.batchId);
+  });
+
+  test('an image saved just before the crash is recorded, not requested again', async () => {
+    const stopped = await runAgainstFake(root, fake, {
+      source: caseAll(),
+      config: { cost: { maxCost: 0.01 } },
+      explicitMaxCost: true,
+    });
+    // The crash came after the image was renamed into place, before the manifest and progress.
+    const { createPlaceholderProvider } = await import('../src/providers/placeholder.ts');
+    const { readImageHeader } = await import('../src/images/inspect.ts');
+    const drawn = await createPlaceholderProvider().generate({
+      kind: 'scene',
+      caseId: 'case-2025-01-19',
+      imageId: 'scene',
+      prompt: 'a scene',
+      aspectRatio: '16:9',
+    });
+    if (!drawn.ok) throw new Error('placeholder failed');
+    await mkdir(imagesPath(root), { recursive: true });
+    await writeFile(join(imagesPath(root), 'scene.png'), drawn.bytes);
+    expect(readImageHeader(drawn.bytes)).not.toBeNull();
+    // A gemini batch never adopts a placeholder-marked file...
+    let resumed = await runAgainstFake(root, fake, {
+      resume: stopped.summary.batchId,
+      config: { cost: { maxCost: 0.01 } },
+      explicitMaxCost: true,
+    });
+    expect(resumed.lines.some((l) => l.includes('RECOVERED'))).toBe(false);
+    // ...but adopts a real image written after the batch started.
+    const png = await defaultImage('a scene', '16:9', 'image/png');
+    await writeFile(join(imagesPath(root), 'scene.png'), png.bytes);
+    resumed = await runAgainstFake(root, fake, { resume: stopped.summary.batchId });
+    expect(
+      resumed.lines.some((l) => l.includes('RECOVERED: scene was finished before the interruption')),
+    ).toBe(true);
+    expect(fake.requests.map((r) => r.prompt).filter((p) => p.includes('crime scene'))).toHaveLength(0);
+    expect(fake.requests).toHaveLength(3);
+  });
+});
+
+test('a broken manifest is found before the first request (exit 2, nothing written)', async () => {
+  await mkdir(imagesPath(root), { recursive: true });
+  await writeFile(join(imagesPath(root), 'manifest.json'), '{bad');
+  await expect(runAgainstFake(root, fake, { source: caseAll() })).rejects.toThrow(
+    /manifest\.json: is not valid JSON/,
+  );
+  expect(fake.requests).toHaveLength(0);
+  await expect(readdir(join(root, 'reports'))).rejects.toThrow();
+});
+
+test('temp files a killed run left behind are cleared, young ones (a write in progress) kept', async () => {
+  await mkdir(imagesPath(root), { recursive: true });
+  const old = join(imagesPath(root), '.0123456789ab.tmp');
+  const young = join(imagesPath(root), '.ba9876543210.tmp');
+  await writeFile(old, 'torn');
+  await writeFile(young, 'in progress');
+  const past = new Date(Date.now() - 3_600_000);
+  await utimes(old, past, past);
+  await runAgainstFake(root, fake, { source: caseAll() });
+  const names = await readdir(imagesPath(root));
+  expect(names).not.toContain('.0123456789ab.tmp');
+  expect(names).toContain('.ba9876543210.tmp');
 });

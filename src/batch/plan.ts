@@ -1,10 +1,11 @@
 import { access } from 'node:fs/promises';
 import { readCase } from '../cases/case-store.ts';
-import { imageFile } from '../cases/paths.ts';
+import { readManifest } from '../cases/manifest-store.ts';
+import { EXTENSION_FOR_MIME, imageFile } from '../cases/paths.ts';
 import type { Case } from '../cases/schema.ts';
 import { InputError } from '../errors.ts';
 import { buildPrompt } from '../prompts/index.ts';
-import type { AspectRatio } from '../providers/types.ts';
+import type { AspectRatio, ImageMimeType } from '../providers/types.ts';
 import type { BatchOptions } from './batch-file.ts';
 import { readBatchFile } from './batch-file.ts';
 import { imageIdOf, imageKey } from './progress.ts';
@@ -60,7 +61,7 @@ export async function wantedImages(
 
 /** True when any image file for this image exists, whatever its extension. */
 export async function imageExists(root: string, caseId: string, imageId: string): Promise<boolean> {
-  for (const mime of ['image/png', 'image/jpeg', 'image/webp'] as const) {
+  for (const mime of Object.keys(EXTENSION_FOR_MIME) as ImageMimeType[]) {
     try {
       await access(imageFile(root, caseId, imageId, mime));
       return true;
@@ -89,10 +90,16 @@ export async function resolvePlan(
     const where = options.source ? { file: options.source, field: `images[${index}]` } : {};
     let data = cases.get(image.caseId);
     if (!data) {
-      data = await readCase(root, image.caseId).catch((e: unknown) => {
-        if (e instanceof InputError) return e;
-        throw e;
-      });
+      // The manifest is read too: a broken one would otherwise fail the first save, mid-batch.
+      data = await readCase(root, image.caseId)
+        .then(async (c) => {
+          await readManifest(root, c.id);
+          return c;
+        })
+        .catch((e: unknown) => {
+          if (e instanceof InputError) return e;
+          throw e;
+        });
       cases.set(image.caseId, data);
       if (data instanceof InputError) problems.push(data);
     }

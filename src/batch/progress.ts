@@ -6,7 +6,7 @@ import { InputError } from '../errors.ts';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
 import { readJsonFile } from '../util/read-json.ts';
 import { batchOptionsSchema } from './batch-file.ts';
-import type { PlannedImage } from './types.ts';
+import type { FailureRecord, PlannedImage } from './types.ts';
 
 export const BATCH_ID_PATTERN = /^batch-\d{4}-\d{2}-\d{2}-\d{3,}$/;
 
@@ -147,4 +147,27 @@ export async function claimBatchId(
   } finally {
     await rm(tmp, { force: true });
   }
+}
+
+/** The planned image alone, without the fields a plan or a failure adds (what progress lists hold). */
+export function strip(item: PlannedImage): PlannedImage {
+  const out: PlannedImage = { type: item.type, caseId: item.caseId };
+  if (item.suspectId) out.suspectId = item.suspectId;
+  if (item.retries !== undefined) out.retries = item.retries;
+  if (item.feedback !== undefined) out.feedback = item.feedback;
+  return out;
+}
+
+/** The progress file's failures in the error report's shape. */
+export function failureRecords(p: Progress): FailureRecord[] {
+  return p.failed.map((f) => ({
+    type: f.type,
+    caseId: f.caseId,
+    ...(f.suspectId ? { suspectId: f.suspectId } : {}),
+    error: f.error,
+    errorType: f.errorType as FailureRecord['errorType'],
+    reason: (f.reason ?? 'unknown') as FailureRecord['reason'],
+    attempts: f.attempts,
+    recoverable: f.recoverable,
+  }));
 }

@@ -8,7 +8,7 @@ import type { BatchOptions } from './batch-file.ts';
 import { type BatchModeOptions, collectBatch, submitBatch } from './batch-mode/index.ts';
 import type { BatchEvents } from './events.ts';
 import { type Plan, type PlanSource, resolvePlan, wantedImages } from './plan.ts';
-import { claimBatchId, type Progress, readProgress } from './progress.ts';
+import { claimBatchId, type Progress, readProgress, strip } from './progress.ts';
 import { executeBatch, type ImageCheck } from './runner.ts';
 import type { BatchSummary, PlannedImage } from './types.ts';
 
@@ -155,13 +155,7 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
       return collectBatch({ ...batchMode, progress, retryRecoverable: true });
     }
     const retryable = progress.failed.filter((f) => f.recoverable || request.force);
-    const images: PlannedImage[] = [...progress.pending, ...retryable].map((p) => {
-      const out: PlannedImage = { type: p.type, caseId: p.caseId };
-      if (p.suspectId) out.suspectId = p.suspectId;
-      if (p.retries !== undefined) out.retries = p.retries;
-      if (p.feedback !== undefined) out.feedback = p.feedback;
-      return out;
-    });
+    const images: PlannedImage[] = [...progress.pending, ...retryable].map(strip);
     const resolved = await resolvePlan(root, images, { force: true });
     if (resolved.problems.length) throw new InputErrors(resolved.problems);
     items = resolved.items;
@@ -186,13 +180,6 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
       ...(batch && request.batchClient ? { costPerImage: request.batchClient.costPerImage } : {}),
     });
     if (plan.items.length === 0) return { batchId: null, skipped: plan.skipped.length };
-    const strip = ({ type, caseId, suspectId, retries, feedback }: PlannedImage): PlannedImage => ({
-      type,
-      caseId,
-      ...(suspectId ? { suspectId } : {}),
-      ...(retries !== undefined ? { retries } : {}),
-      ...(feedback !== undefined ? { feedback } : {}),
-    });
     progress = await claimBatchId(
       root,
       new Date(clock.now()),

@@ -1,12 +1,23 @@
+import { imagesDir } from '../cases/paths.ts';
 import type { Config } from '../config/schema.ts';
 import type { GenerationFailure, ImageProvider } from '../providers/types.ts';
+import { removeStaleTemps } from '../util/atomic-write.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
 import { BatchLog, logFile } from './batch-log.ts';
 import { errorReportFile, recommendations, writeErrorReport } from './error-report.ts';
 import type { BatchEvents } from './events.ts';
 import { StartLimiter } from './limiter.ts';
 import type { PlanItem } from './plan.ts';
-import { type FailedImage, imageKey, type Progress, progressFile, writeProgress } from './progress.ts';
+import {
+  type FailedImage,
+  failureRecords,
+  imageKey,
+  type Progress,
+  progressDir,
+  progressFile,
+  strip,
+  writeProgress,
+} from './progress.ts';
 import { decide, isRecoverable } from './retry-policy.ts';
 import { adoptOrphan, saveImage } from './save-image.ts';
 import type { BatchMetrics, BatchSummary, FailureRecord, PlannedImage } from './types.ts';
@@ -34,14 +45,6 @@ export interface ExecuteOptions {
 interface Stop {
   exitCode: 1 | 3;
   reason: string;
-}
-
-function strip(item: PlanItem): PlannedImage {
-  const out: PlannedImage = { type: item.type, caseId: item.caseId };
-  if (item.suspectId) out.suspectId = item.suspectId;
-  if (item.retries !== undefined) out.retries = item.retries;
-  if (item.feedback !== undefined) out.feedback = item.feedback;
-  return out;
 }
 
 /**
@@ -122,6 +125,9 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
       `maxConcurrent ${timing.maxConcurrent}, delay ${timing.delayBetweenImages}ms`,
   );
   events.start?.({ batchId, total, done: progress.completed.length, toDo: items.length });
+
+  for (const caseId of new Set(items.map((i) => i.caseId))) await removeStaleTemps(imagesDir(root, caseId));
+  await removeStaleTemps(progressDir(root));
 
   // After a crash, images finished before the progress file said so are adopted, not re-requested.
   const todo: PlanItem[] = [];
@@ -265,13 +271,15 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
           await persist();
           return;
         }
+        // A poor image is paid for, then asked for again within the image's attempts.
         progress.costUsd += result.costUsd;
-        failure = {
-          ok: false,
-          errorType: 'validation',
-          reason: 'quality',
-          message: `failed quality checks: ${lastQuality.join(', ')}`,
-        };
+        failedAttempts += 1;
+        progress.retries += 1;
+        say(
+          'RETRY',
+          `${label(item)} attempt ${failedAttempts + 1}/${maxAttempts} after failed quality checks: ${lastQuality.join(', ')}`,
+        );
+        continue;
       } else {
         failure = result;
       }
@@ -349,17 +357,8 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
   else delete progress.stopReason;
   await persist();
 
-  const metrics = computeMetrics(progress, generated.length, total);
-  const allFailures: FailureRecord[] = progress.failed.map((f) => ({
-    type: f.type,
-    caseId: f.caseId,
-    ...(f.suspectId ? { suspectId: f.suspectId } : {}),
-    error: f.error,
-    errorType: f.errorType as FailureRecord['errorType'],
-    reason: (f.reason ?? 'unknown') as FailureRecord['reason'],
-    attempts: f.attempts,
-    recoverable: f.recoverable,
-  }));
+  const metrics = computeMetrics(progress, total);
+  const allFailures = failureRecords(progress);
   const errorReport = await writeErrorReport(root, {
     batchId,
     generatedAt: new Date(clock.now()).toISOString(),
@@ -415,7 +414,7 @@ function round(usd: number): number {
   return Math.round(usd * 10_000) / 10_000;
 }
 
-export function computeMetrics(progress: Progress, generatedThisRun: number, total: number): BatchMetrics {
+export function computeMetrics(progress: Progress, total: number): BatchMetrics {
   const successful = progress.completed.length;
   return {
     totalImages: total,
@@ -430,6 +429,5 @@ export function computeMetrics(progress: Progress, generatedThisRun: number, tot
     retryRate: progress.apiCalls ? round(progress.retries / progress.apiCalls) : 0,
     rateLimitHits: progress.rateLimitHits,
     estimatedCostUsd: round(progress.costUsd),
-    ...(generatedThisRun >= 0 ? {} : {}),
   };
 }

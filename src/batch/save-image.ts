@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm, stat } from 'node:fs/promises';
-import { relative } from 'node:path';
-import { updateManifest } from '../cases/manifest-store.ts';
+import { basename, relative } from 'node:path';
+import { readManifest, updateManifest } from '../cases/manifest-store.ts';
 import { EXTENSION_FOR_MIME, imageFile } from '../cases/paths.ts';
 import type { ManifestEntry } from '../cases/schema.ts';
 import { verifyImage } from '../images/inspect.ts';
+import { isPlaceholderPng } from '../providers/placeholder.ts';
 import type { GeneratedImage, ImageMimeType } from '../providers/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 
@@ -35,7 +36,7 @@ export async function saveImage(
   const path = imageFile(root, caseId, imageId, image.mimeType);
   await writeFileAtomic(path, image.bytes);
   const entry: ManifestEntry = {
-    file: path.slice(path.lastIndexOf('/') + 1),
+    file: basename(path),
     sha256: sha256(image.bytes),
     bytes: image.bytes.byteLength,
     width: image.width,
@@ -63,8 +64,11 @@ export async function saveImage(
 }
 
 /**
- * After a crash: an image file written since the batch started (by mtime) that the manifest does
- * not list as this batch's is a finished image of this batch; record it rather than request it again.
+ * After a crash, finds an image this batch finished before the progress file said so, and records
+ * it rather than paying for it again. Either the manifest already lists it as this batch's (the
+ * crash came after the manifest write), or the file is newer than the batch and differs from what
+ * the manifest lists (the crash came between the image and the manifest write). A file the
+ * manifest records from an earlier batch is the old image the batch was asked to replace.
  */
 export async function adoptOrphan(
   root: string,
@@ -74,11 +78,19 @@ export async function adoptOrphan(
   base: Omit<GeneratedImage, 'bytes' | 'mimeType' | 'width' | 'height' | 'ok'>,
   meta: SaveMeta,
 ): Promise<string | null> {
+  const entry = (await readManifest(root, caseId)).images[imageId];
   for (const mime of Object.keys(EXTENSION_FOR_MIME) as ImageMimeType[]) {
     const path = imageFile(root, caseId, imageId, mime);
     const info = await stat(path).catch(() => null);
-    if (!info || info.mtimeMs < since) continue;
+    if (!info) continue;
     const bytes = new Uint8Array(await readFile(path));
+    if (entry && entry.file === basename(path) && entry.sha256 === sha256(bytes)) {
+      if (entry.batchId === meta.batchId) return relative(root, path);
+      continue;
+    }
+    if (info.mtimeMs < since) continue;
+    // A stand-in is never mistaken for what a real provider returned.
+    if (base.provider !== 'placeholder' && isPlaceholderPng(bytes)) continue;
     const check = verifyImage(bytes);
     if (!check.ok || check.header.mimeType !== mime) continue;
     await saveImage(root, caseId, imageId, { ok: true, bytes, ...check.header, ...base }, meta);

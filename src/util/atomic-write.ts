@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /**
@@ -27,4 +27,17 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Removes temp files that a killed process left behind (they never became the real file).
+ * Only old ones: a younger temp file may belong to a write still in progress elsewhere.
+ */
+export async function removeStaleTemps(dir: string, olderThanMs = 10 * 60_000): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const cutoff = Date.now() - olderThanMs;
+  for (const name of names.filter((n) => /^\.[0-9a-f]{12}\.tmp$/.test(n))) {
+    const info = await stat(join(dir, name)).catch(() => null);
+    if (info && info.mtimeMs < cutoff) await rm(join(dir, name), { force: true });
+  }
 }

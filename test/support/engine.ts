@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { PlanSource } from '../../src/batch/plan.ts';
 import { readProgress } from '../../src/batch/progress.ts';
 import { runBatch } from '../../src/batch/run-batch.ts';
+import type { ImageCheck } from '../../src/batch/runner.ts';
 import type { BatchSummary } from '../../src/batch/types.ts';
 import { type ConfigInput, configSchema } from '../../src/config/schema.ts';
 import { createGeminiProvider } from '../../src/providers/gemini.ts';
@@ -34,6 +35,7 @@ export async function runAgainstFake(
     explicitMaxCost?: boolean;
     clock?: VirtualClock;
     onStart?: () => void;
+    check?: ImageCheck;
   },
 ): Promise<EngineRun> {
   const config = testConfig(options.config);
@@ -56,6 +58,7 @@ export async function runAgainstFake(
     ...(options.resume ? { resume: options.resume } : {}),
     force: options.force ?? false,
     explicitMaxCost: options.explicitMaxCost ?? false,
+    ...(options.check ? { check: options.check } : {}),
     events: { log: (line) => lines.push(line), ...(options.onStart ? { imageStart: options.onStart } : {}) },
   });
   if (result.batchId === null) throw new Error('nothing was planned');

@@ -7,12 +7,12 @@ import {
   JOB_STATE,
 } from '../../providers/gemini-batch.ts';
 import type { BatchJobRecord } from '../progress.ts';
-import { imageKey, type Progress, progressDir, readProgress } from '../progress.ts';
+import { imageKey, type Progress, progressDir, readProgress, strip } from '../progress.ts';
 import { isRecoverable } from '../retry-policy.ts';
 import { executeBatch } from '../runner.ts';
 import { saveImage } from '../save-image.ts';
 import type { BatchSummary } from '../types.ts';
-import { type BatchModeOptions, Session, strip } from './session.ts';
+import { type BatchModeOptions, Session } from './session.ts';
 import { CREATING, submitPending } from './submit.ts';
 
 export interface CollectOptions extends BatchModeOptions {

@@ -7,7 +7,7 @@ import { BatchLog, logFile } from '../batch-log.ts';
 import { errorReportFile, recommendations, writeErrorReport } from '../error-report.ts';
 import type { BatchEvents } from '../events.ts';
 import { type PlanItem, resolvePlan } from '../plan.ts';
-import { imageKey, type Progress, progressFile, writeProgress } from '../progress.ts';
+import { failureRecords, imageKey, type Progress, progressFile, strip, writeProgress } from '../progress.ts';
 import { computeMetrics, type ImageCheck } from '../runner.ts';
 import type { BatchSummary, FailureRecord, PlannedImage } from '../types.ts';
 import type { ChunkLimits } from './chunk.ts';
@@ -151,7 +151,7 @@ export class Session {
     else delete p.stopReason;
     await this.persist();
     const total = this.total;
-    const metrics = computeMetrics(p, this.generated.length, total);
+    const metrics = computeMetrics(p, total);
     const allFailures = failureRecords(p);
     const resumeCommand = `npx tsx scripts/batch-generate-images.ts --resume ${p.batchId}`;
     const provider = this.options.provider;
@@ -207,25 +207,4 @@ export class Session {
     this.events.finish?.(summary);
     return summary;
   }
-}
-
-export function strip(item: PlannedImage): PlannedImage {
-  const out: PlannedImage = { type: item.type, caseId: item.caseId };
-  if (item.suspectId) out.suspectId = item.suspectId;
-  if (item.retries !== undefined) out.retries = item.retries;
-  if (item.feedback !== undefined) out.feedback = item.feedback;
-  return out;
-}
-
-export function failureRecords(p: Progress): FailureRecord[] {
-  return p.failed.map((f) => ({
-    type: f.type,
-    caseId: f.caseId,
-    ...(f.suspectId ? { suspectId: f.suspectId } : {}),
-    error: f.error,
-    errorType: f.errorType as FailureRecord['errorType'],
-    reason: (f.reason ?? 'unknown') as FailureRecord['reason'],
-    attempts: f.attempts,
-    recoverable: f.recoverable,
-  }));
 }
