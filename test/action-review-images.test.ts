@@ -93,10 +93,18 @@ async function review(eventName: string, payload: unknown): Promise<ActionRun> {
   return run;
 }
 
-function reviewEvent(state: string, user: string, id: number, body = '') {
+/** A review as GitHub sends it: `commit_id` is the commit the reviewer looked at (the tip unless given). */
+async function reviewEvent(state: string, user: string, id: number, commitId?: string) {
   return {
     action: 'submitted',
-    review: { id, state, body, user: { login: user }, submitted_at: '2026-11-29T10:00:00Z' },
+    review: {
+      id,
+      state,
+      body: '',
+      commit_id: commitId ?? (await tip()),
+      user: { login: user },
+      submitted_at: '2026-11-29T10:00:00Z',
+    },
     pull_request: { number: prNumber, head: { ref: BRANCH, repo: { full_name: `${OWNER}/${REPO_NAME}` } } },
     repository: { full_name: `${OWNER}/${REPO_NAME}`, default_branch: 'main' },
   };
@@ -138,7 +146,7 @@ describe('review-images, run as a runner runs it', () => {
       body: 'x',
       user: 'alice',
     });
-    const run = await review('pull_request_review', reviewEvent('changes_requested', 'alice', 501));
+    const run = await review('pull_request_review', await reviewEvent('changes_requested', 'alice', 501));
     expect(run.code, run.stdout + run.stderr).toBe(0);
 
     expect(gemini.requests.length - requests).toBe(1);
@@ -198,14 +206,14 @@ describe('review-images, run as a runner runs it', () => {
 
   test('an approval by a read-only user changes nothing', async () => {
     const head = await tip();
-    const run = await review('pull_request_review', reviewEvent('approved', 'bob', 601));
+    const run = await review('pull_request_review', await reviewEvent('approved', 'bob', 601));
     expect(run.code).toBe(0);
     expect(await tip()).toBe(head);
     expect(github.issueComments.at(-1)?.body).toMatch(/^@bob only people with write access/);
   });
 
   test('approve: every image of the PR approved in the manifest (by, at, PR number), committed to the branch', async () => {
-    const run = await review('pull_request_review', reviewEvent('approved', 'alice', 701));
+    const run = await review('pull_request_review', await reviewEvent('approved', 'alice', 701));
     expect(run.code, run.stdout + run.stderr).toBe(0);
     const manifest = await branchManifest();
     for (const id of ['suspect-1', 'suspect-2', 'suspect-3', 'scene']) {
@@ -222,14 +230,58 @@ describe('review-images, run as a runner runs it', () => {
     expect(github.pulls[0]?.body).not.toContain('⏳ pending');
     // Approving again is a no-op, not a second commit.
     const head = await tip();
-    const again = await review('pull_request_review', reviewEvent('approved', 'alice', 702));
+    const again = await review('pull_request_review', await reviewEvent('approved', 'alice', 702));
     expect(again.code).toBe(0);
     expect(await tip()).toBe(head);
   });
 
+  test('approve of an older commit: images regenerated after the review stay pending, and the reply names them', async () => {
+    // Everything is approved now. Two regenerations: suspect-2 before the review, suspect-3 after it.
+    expect(
+      (await review('issue_comment', commentEvent('alice', '/regenerate suspect-2 softer light'))).code,
+    ).toBe(0);
+    const reviewed = await tip();
+    const atReview = await branchManifest();
+    expect(
+      (await review('issue_comment', commentEvent('alice', '/regenerate suspect-3 add a hat'))).code,
+    ).toBe(0);
+    const before = await branchManifest();
+    expect(before.images['suspect-3']?.sha256).not.toBe(atReview.images['suspect-3']?.sha256);
+    expect(before.images['suspect-2']?.review.status).toBe('pending');
+    expect(before.images['suspect-3']?.review.status).toBe('pending');
+
+    const run = await review('pull_request_review', await reviewEvent('approved', 'alice', 901, reviewed));
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const after = await branchManifest();
+    // suspect-2 is what the reviewer saw: approved. suspect-3 changed after the review: still pending.
+    expect(after.images['suspect-2']?.review).toMatchObject({ status: 'approved', by: 'alice' });
+    expect(after.images['suspect-3']?.review.status).toBe('pending');
+    expect(after.images['suspect-3']?.sha256).toBe(before.images['suspect-3']?.sha256);
+    for (const id of ['suspect-1', 'scene']) expect(after.images[id]).toEqual(before.images[id]);
+    expect((await remote.log(BRANCH))[0]).toBe(`lineup: 1 image(s) approved by @alice in #${prNumber}`);
+    const replyBody = github.issueComments.at(-1)?.body ?? '';
+    expect(replyBody).toContain('changed after your review');
+    expect(replyBody).toContain(`\`${CASE}/suspect-3\``);
+    expect(replyBody).not.toContain('suspect-2');
+
+    // The same stale review again: nothing to approve, no commit, the reply still says why.
+    const head = await tip();
+    const again = await review('pull_request_review', await reviewEvent('approved', 'alice', 902, reviewed));
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(await tip()).toBe(head);
+    expect(github.issueComments.at(-1)?.body).toMatch(
+      /^@alice nothing was approved\. .*`case-2025-01-19\/suspect-3`/,
+    );
+
+    // A review of the current tip approves it.
+    const current = await review('pull_request_review', await reviewEvent('approved', 'alice', 903));
+    expect(current.code, current.stdout + current.stderr).toBe(0);
+    expect((await branchManifest()).images['suspect-3']?.review.status).toBe('approved');
+  });
+
   test('events that decide nothing are ignored', async () => {
     const head = await tip();
-    const commented = await review('pull_request_review', reviewEvent('commented', 'alice', 801));
+    const commented = await review('pull_request_review', await reviewEvent('commented', 'alice', 801));
     expect(commented.code).toBe(0);
     expect(commented.stdout).toContain('decides nothing');
     const chat = await review('issue_comment', commentEvent('alice', 'looks good to me'));

@@ -138,6 +138,22 @@ describe('validate-case', () => {
     );
   });
 
+  it('an unparsable manifest is reported once, not again as "no manifest" for every image', async () => {
+    const root = await makeTempRoot();
+    await seedCase(root);
+    await writeFile(join(imagesDir(root, CASE), 'manifest.json'), '{ not json');
+    const rows = await validateCase(root, CASE);
+    expect(rows.filter((r) => r.subject.startsWith('images/manifest.json'))).toHaveLength(1);
+    expect(rows.find((r) => r.subject === 'images/manifest.json')?.detail).toMatch(/not valid JSON/);
+    expect(rows.filter((r) => r.check === 'unrecorded')).toEqual([]);
+    // Without any manifest, each image is unrecorded.
+    await rm(join(imagesDir(root, CASE), 'manifest.json'));
+    const missing = await validateCase(root, CASE);
+    expect(missing.filter((r) => r.check === 'unrecorded').map((r) => r.detail)).toEqual(
+      Array(4).fill('there is no images/manifest.json'),
+    );
+  });
+
   it('bad input: an invalid or unknown case id (exit 2 via runCommand)', async () => {
     const root = await makeTempRoot();
     await expect(validateCaseCommand(root, { caseId: '../x' }, capture())).rejects.toThrow(/not a case id/);

@@ -1,40 +1,9 @@
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { GitError } from '../github/git.ts';
+import { sep } from 'node:path';
+import { GitError, gitContext, type RunResult, run as runGit, scrub } from '../github/git.ts';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Same hygiene as src/github/git.ts: the token travels in an env-config header, never argv or .git/config. */
-function env(token: string | undefined): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-  delete out.GIT_DIR;
-  delete out.GIT_INDEX_FILE;
-  delete out.GIT_WORK_TREE;
-  if (token) {
-    const n = Number(out.GIT_CONFIG_COUNT ?? 0) || 0;
-    out.GIT_CONFIG_COUNT = String(n + 1);
-    out[`GIT_CONFIG_KEY_${n}`] = 'http.extraHeader';
-    out[`GIT_CONFIG_VALUE_${n}`] =
-      `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
-  }
-  return out;
-}
-
-function run(cwd: string, args: string[], token?: string): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      'git',
-      args,
-      { cwd: resolve(cwd), env: env(token), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-      },
-    );
-  });
+/** git in `cwd` with the hygiene of src/github/git.ts: no shell, the token only in an env-config header. */
+function run(cwd: string, args: string[], token?: string): Promise<RunResult> {
+  return runGit(gitContext(cwd, token), args);
 }
 
 /**
@@ -57,7 +26,7 @@ export async function fetchBranch(
   if (fetched.code === 0) return (await run(cwd, ['rev-parse', '--verify', `${ref}^{commit}`])).stdout.trim();
   const ls = await run(cwd, ['ls-remote', '--exit-code', '--heads', remote, `refs/heads/${branch}`], token);
   if (ls.code === 2) return null;
-  const scrubbed = token ? fetched.stderr.split(token).join('***') : fetched.stderr;
+  const scrubbed = scrub(fetched.stderr, gitContext(cwd, token).secrets);
   throw new GitError(`git fetch ${remote} ${branch} failed: ${scrubbed.trim()}`, scrubbed);
 }
 
@@ -78,6 +47,35 @@ export async function overlayFromCommit(cwd: string, commit: string, paths: stri
   if (r.code !== 0)
     throw new GitError(`git checkout ${commit} -- ${present.join(' ')} failed: ${r.stderr.trim()}`);
   return present;
+}
+
+/**
+ * The text of `path` at `commit`, or null when that commit has no such file. A commit the clone
+ * lacks (a shallow checkout holds only the tip) is fetched from `remote` first; one that cannot be
+ * had at all is an error, never "no such file".
+ */
+export async function fileAtCommit(
+  cwd: string,
+  commit: string,
+  path: string,
+  token: string | undefined,
+  remote = 'origin',
+): Promise<string | null> {
+  if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/i.test(commit))
+    throw new GitError(`${JSON.stringify(commit)} is not a commit id`);
+  const known = async () => (await run(cwd, ['cat-file', '-e', `${commit}^{commit}`])).code === 0;
+  if (!(await known())) {
+    const fetched = await run(cwd, ['fetch', '--no-tags', '--quiet', '--depth=1', remote, commit], token);
+    if (fetched.code !== 0 || !(await known())) {
+      const scrubbed = scrub(fetched.stderr, gitContext(cwd, token).secrets);
+      throw new GitError(`commit ${commit} cannot be fetched from ${remote}: ${scrubbed.trim()}`, scrubbed);
+    }
+  }
+  const spec = `${commit}:${path.split(sep).join('/')}`;
+  const blob = await run(cwd, ['cat-file', 'blob', spec]);
+  if (blob.code === 0) return blob.stdout;
+  if ((await run(cwd, ['cat-file', '-e', spec])).code !== 0) return null;
+  throw new GitError(`git cat-file blob ${spec} failed: ${blob.stderr.trim()}`, blob.stderr);
 }
 
 /**

@@ -36,7 +36,3 @@ export function imageFileName(imageId: string, mimeType: ImageMimeType = 'image/
 export function imageFile(root: string, caseId: string, imageId: string, mimeType?: ImageMimeType): string {
   return join(imagesDir(root, caseId), imageFileName(imageId, mimeType));
 }
-
-export function reportsDir(root: string): string {
-  return join(root, 'reports');
-}

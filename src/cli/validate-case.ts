@@ -192,7 +192,8 @@ export async function validateCase(root: string, caseId: string): Promise<CasePr
       });
     else if (manifest && !recorded.has(name)) {
       rows.push({ check: 'unrecorded', subject: `images/${name}`, detail: 'not recorded in manifest.json' });
-    } else if (!manifest) {
+    } else if (manifestText === null) {
+      // An unreadable manifest is reported once above; saying "no manifest" per file would be wrong.
       rows.push({
         check: 'unrecorded',
         subject: `images/${name}`,

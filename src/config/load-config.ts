@@ -20,11 +20,32 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
   return out;
 }
 
+/** The terminal face's flag for each config path it can override, so an error names what the user typed. */
+export const OVERRIDE_FLAGS: Readonly<Record<string, string>> = {
+  apiBaseUrl: '--api-base-url',
+  'cost.maxCost': '--max-cost',
+  model: '--model',
+  provider: '--provider',
+};
+
+function valueAt(value: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let at = value;
+  for (const key of path)
+    at = at && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined;
+  return at;
+}
+
 /**
  * Defaults, then `lineup.config.json` at the root (or `path`), then `overrides` (command-line
- * flags or action inputs). A malformed file is an InputError naming the file and field.
+ * flags or action inputs). A malformed file is an InputError naming the file and field; a bad
+ * override names its flag from `flags` (config path -> flag; the terminal's flags by default).
  */
-export async function loadConfig(root: string, path?: string, overrides: ConfigInput = {}): Promise<Config> {
+export async function loadConfig(
+  root: string,
+  path?: string,
+  overrides: ConfigInput = {},
+  flags: Readonly<Record<string, string>> = OVERRIDE_FLAGS,
+): Promise<Config> {
   const file = path ?? join(root, CONFIG_FILE);
   let fromFile: Record<string, unknown> = {};
   const exists = await access(file).then(
@@ -35,10 +56,12 @@ export async function loadConfig(root: string, path?: string, overrides: ConfigI
   const result = configSchema.safeParse(merge(fromFile, overrides as Record<string, unknown>));
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new InputError(issue?.message ?? 'is not valid', {
-      file: 'options',
-      field: fieldPath(issue?.path ?? []),
-    });
+    const field = fieldPath(issue?.path ?? []);
+    const flag = flags[field];
+    // The file alone was valid, so an issue at an overridden path is the override's.
+    if (flag && valueAt(overrides, issue?.path ?? []) !== undefined)
+      throw new InputError(issue?.message ?? 'is not valid', { field: flag });
+    throw new InputError(issue?.message ?? 'is not valid', { file: 'options', field });
   }
   return result.data;
 }

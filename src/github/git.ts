@@ -49,25 +49,28 @@ export class GitError extends Error {
   }
 }
 
-interface RunResult {
+export interface RunResult {
   stdout: string;
   stderr: string;
   code: number;
 }
 
-interface GitContext {
+/** Where and how a git command runs; `secrets` are scrubbed from any error text. */
+export interface GitContext {
   cwd: string;
   env: NodeJS.ProcessEnv;
   secrets: string[];
 }
 
-function scrub(text: string, secrets: string[]): string {
+/** `text` with every secret replaced by `***`. */
+export function scrub(text: string, secrets: string[]): string {
   let out = text;
   for (const s of secrets) if (s) out = out.split(s).join('***');
   return out;
 }
 
-function run(ctx: GitContext, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+/** Runs git without a shell; never throws on a non-zero exit, the caller reads `code`. */
+export function run(ctx: GitContext, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return new Promise((resolvePromise) => {
     execFile(
       'git',
@@ -90,7 +93,11 @@ async function git(ctx: GitContext, args: string[], extraEnv: NodeJS.ProcessEnv 
   return r.stdout;
 }
 
-function gitEnv(token: string | undefined): NodeJS.ProcessEnv {
+/**
+ * The environment every git command runs with: no prompts, C locale, no inherited GIT_DIR/index,
+ * and the token (when given) as an env-config HTTP header, never in argv or .git/config.
+ */
+export function gitEnv(token: string | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
   // A caller's GIT_DIR or index would silently redirect every command below to another repository.
   delete env.GIT_DIR;
@@ -105,6 +112,15 @@ function gitEnv(token: string | undefined): NodeJS.ProcessEnv {
     env[`GIT_CONFIG_VALUE_${n}`] = `AUTHORIZATION: basic ${basic}`;
   }
   return env;
+}
+
+/** A context for `cwd` whose errors never show the token, raw or as the base64 header. */
+export function gitContext(cwd: string, token?: string): GitContext {
+  return {
+    cwd: resolve(cwd),
+    env: gitEnv(token),
+    secrets: token ? [token, Buffer.from(`x-access-token:${token}`).toString('base64')] : [],
+  };
 }
 
 function relativePaths(cwd: string, paths: string[]): string[] {
@@ -234,13 +250,7 @@ async function treeOf(ctx: GitContext, commit: string): Promise<string> {
 export async function commitAndPush(options: CommitAndPushOptions): Promise<CommitResult> {
   const remote = options.remote ?? 'origin';
   const maxAttempts = Math.max(1, options.maxAttempts ?? 4);
-  const ctx: GitContext = {
-    cwd: resolve(options.cwd),
-    env: gitEnv(options.token),
-    secrets: options.token
-      ? [options.token, Buffer.from(`x-access-token:${options.token}`).toString('base64')]
-      : [],
-  };
+  const ctx = gitContext(options.cwd, options.token);
   if (options.paths.length === 0)
     throw new InputError('nothing to commit: no paths given', { field: 'paths' });
   await assertBranchName(ctx, options.branch);
@@ -307,9 +317,4 @@ async function updateLocalBranch(
   if (head.code === 0 && head.stdout.trim() === `refs/heads/${branch}`) {
     await git(ctx, ['reset', '-q', '--mixed']);
   }
-}
-
-/** Runs a git command with the same hygiene as commitAndPush; for callers that need a read (e.g. HEAD's sha). */
-export async function gitOutput(cwd: string, args: string[]): Promise<string> {
-  return (await git({ cwd: resolve(cwd), env: gitEnv(undefined), secrets: [] }, args)).trim();
 }

@@ -1,5 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, extname, join } from 'node:path';
+import { extname, join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { type DateRange, perDay, type StatsRow, statsRows, toCsv } from './aggregate.ts';
 import { statsChartSvg } from './chart.ts';
 import { readBatchReports } from './reports.ts';
@@ -55,8 +55,8 @@ export async function writeBatchStats(
   const svg = statsChartSvg(perDay(rows), { title: `lineup: images and cost per day${range}` });
   const csvFile = options.csvFile ?? defaultStatsFile(root);
   const svgFile = chartFileFor(csvFile);
-  await mkdir(dirname(csvFile), { recursive: true });
-  await writeFile(csvFile, csv);
-  await writeFile(svgFile, svg);
+  // Atomic: a reader (or a killed run) sees the old file or the new one, never half of either.
+  await writeFileAtomic(csvFile, csv);
+  await writeFileAtomic(svgFile, svg);
   return { rows, csv, svg, csvFile, svgFile };
 }

@@ -21,7 +21,7 @@ import {
 } from '../../github/review.ts';
 import { annotateFailures, writeJobSummary } from '../../github/summary.ts';
 import { createQualityCheck } from '../../quality/index.ts';
-import { fetchBranch, overlayFromCommit } from '../branch-state.ts';
+import { fetchBranch, fileAtCommit, overlayFromCommit } from '../branch-state.ts';
 import {
   casesOfBranch,
   galleryFailures,
@@ -47,7 +47,7 @@ function num(value: unknown): number | undefined {
 
 /** What the event asks for, reduced to the few fields that decide anything. */
 type Request =
-  | { kind: 'approve'; pr: number; actor: string; at: string }
+  | { kind: 'approve'; pr: number; actor: string; at: string; commit: string | null }
   | { kind: 'changes'; pr: number; actor: string; at: string; reviewId: number; reviewBody: string }
   | { kind: 'comment'; pr: number; actor: string; at: string; body: string }
   | { kind: 'ignore'; why: string };
@@ -65,7 +65,12 @@ export function parseEvent(payload: Json, eventName: string | undefined): Reques
       return { kind: 'ignore', why: 'the review event has no PR number or reviewer' };
     const state = (str(review.state) ?? '').toLowerCase();
     const at = str(review.submitted_at) ?? now;
-    if (state === 'approved') return { kind: 'approve', pr, actor, at };
+    if (state === 'approved') {
+      // The commit the reviewer looked at; GitHub always sends it. Anything not a sha counts as unknown.
+      const commit = str(review.commit_id);
+      const known = commit && /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/i.test(commit) ? commit.toLowerCase() : null;
+      return { kind: 'approve', pr, actor, at, commit: known };
+    }
     if (state === 'changes_requested') {
       const reviewId = num(review.id);
       if (reviewId === undefined) return { kind: 'ignore', why: 'the review has no id' };
@@ -94,6 +99,8 @@ interface Ctx {
   apiKey: string | undefined;
   pr: number;
   branch: string;
+  /** The branch tip the run works on. */
+  tip: string;
   cases: string[];
 }
 
@@ -125,8 +132,43 @@ async function updateBody(ctx: Ctx, sha: string, extra: { batchId?: string; summ
   await writeJobSummary(buildSummaryMarkdown({ ...options, title: `lineup review of #${ctx.pr}` }));
 }
 
-async function approve(ctx: Ctx, actor: string, at: string): Promise<void> {
+/** image id -> sha256 in the case's manifest at `commit`; empty when it has none or it cannot be parsed. */
+async function shasAtCommit(ctx: Ctx, commit: string, caseId: string): Promise<Map<string, string>> {
+  const text = await fileAtCommit(
+    ctx.root,
+    commit,
+    relative(ctx.root, manifestFile(ctx.root, caseId)),
+    ctx.token,
+  );
+  const shas = new Map<string, string>();
+  let parsed: unknown;
+  try {
+    parsed = text === null ? undefined : JSON.parse(text);
+  } catch {
+    return shas;
+  }
+  for (const [id, entry] of Object.entries(obj(obj(parsed)?.images) ?? {})) {
+    const sha = str(obj(entry)?.sha256);
+    if (sha) shas.set(id, sha);
+  }
+  return shas;
+}
+
+/**
+ * Approves the open images the reviewer saw: when the branch moved after the review (a
+ * /regenerate pushed meanwhile), only images whose sha256 at the reviewed commit equals the one at
+ * the tip; the others stay pending and the reply names them.
+ */
+async function approve(ctx: Ctx, actor: string, at: string, reviewed: string | null): Promise<void> {
+  if (reviewed === null) {
+    await reply(
+      ctx,
+      `@${actor} this review names no commit, so it cannot tell which images you saw; nothing was approved. Approve again from *Files changed*.`,
+    );
+    return;
+  }
   const paths: string[] = [];
+  const changed: string[] = [];
   let count = 0;
   for (const caseId of ctx.cases) {
     const manifest = await readManifest(ctx.root, caseId);
@@ -135,13 +177,23 @@ async function approve(ctx: Ctx, actor: string, at: string): Promise<void> {
       .filter(([, e]) => e.review.status !== 'approved')
       .map(([id]) => id);
     if (open.length === 0) continue;
-    const approved = applyApproval(manifest, { by: actor, at, pullRequest: ctx.pr }, open);
-    count += open.filter((id) => approved.images[id]?.review.status === 'approved').length;
+    const seen = reviewed === ctx.tip ? null : await shasAtCommit(ctx, reviewed, caseId);
+    const same = open.filter((id) => seen === null || seen.get(id) === manifest.images[id]?.sha256);
+    changed.push(...open.filter((id) => !same.includes(id)).map((id) => `${caseId}/${id}`));
+    if (same.length === 0) continue;
+    const approved = applyApproval(manifest, { by: actor, at, pullRequest: ctx.pr }, same);
+    count += same.filter((id) => approved.images[id]?.review.status === 'approved').length;
     await writeManifest(ctx.root, approved);
     paths.push(relative(ctx.root, manifestFile(ctx.root, caseId)));
   }
+  const pendingNote = changed.length
+    ? `Left pending because they changed after your review (at ${reviewed.slice(0, 12)}): ${changed.map((c) => `\`${c}\``).join(', ')}. Look at the new version and approve again.`
+    : '';
   if (paths.length === 0) {
-    core.info('Every image of this pull request is already approved.');
+    if (changed.length) {
+      core.info(`Nothing approved: ${changed.join(', ')} changed after the review.`);
+      await reply(ctx, `@${actor} nothing was approved. ${pendingNote}`);
+    } else core.info('Every image of this pull request is already approved.');
     return;
   }
   const commit = await commitAndPush({
@@ -153,6 +205,10 @@ async function approve(ctx: Ctx, actor: string, at: string): Promise<void> {
   });
   core.info(`Approved ${count} image(s) by @${actor}; pushed ${commit.sha.slice(0, 12)} to ${ctx.branch}`);
   await updateBody(ctx, commit.sha);
+  if (changed.length) {
+    core.info(`Left pending (changed after the review): ${changed.join(', ')}`);
+    await reply(ctx, `@${actor} approved ${count} image(s). ${pendingNote}`);
+  }
 }
 
 /** The images to regenerate, checked against the PR's cases so a comment can never reach outside them. */
@@ -319,9 +375,9 @@ async function review(apiKey: string | undefined, token: string): Promise<void> 
     tip,
     cases.flatMap((id) => [join('cases', id, 'case.json'), join('cases', id, 'images')]),
   );
-  const ctx: Ctx = { root, owner, repo, octokit, token, apiKey, pr: request.pr, branch, cases };
+  const ctx: Ctx = { root, owner, repo, octokit, token, apiKey, pr: request.pr, branch, tip, cases };
 
-  if (request.kind === 'approve') return approve(ctx, request.actor, request.at);
+  if (request.kind === 'approve') return approve(ctx, request.actor, request.at, request.commit);
   if (request.kind === 'comment') return regenerate(ctx, request.actor, commands);
 
   const comments = await octokit.paginate(octokit.rest.pulls.listCommentsForReview, {
