@@ -1,10 +1,5 @@
-import { chooseBatchClient, withoutInFlight } from '../batch/batch-mode/index.ts';
-import { chooseProvider, planBatch, runBatch } from '../batch/run-batch.ts';
-import { chooseSource } from '../batch/source.ts';
-import { loadConfig } from '../config/load-config.ts';
-import type { ConfigInput } from '../config/schema.ts';
-import { ExitCode, InputError } from '../errors.ts';
-import { createQualityCheck } from '../quality/index.ts';
+import { prepareRun } from '../batch/prepare-run.ts';
+import { ExitCode } from '../errors.ts';
 import { type Output, terminalEvents } from './terminal-reporter.ts';
 
 export interface BatchGenerateArgs {
@@ -34,60 +29,22 @@ export async function batchGenerate(
   env: NodeJS.ProcessEnv = process.env,
   signal?: AbortSignal,
 ): Promise<number> {
-  if (args.provider !== undefined && args.provider !== 'gemini' && args.provider !== 'placeholder') {
-    throw new InputError(`${JSON.stringify(args.provider)} is not a provider; use gemini or placeholder`, {
-      field: '--provider',
-    });
-  }
-  const overrides: ConfigInput = {
-    ...(args.model ? { model: args.model } : {}),
-    ...(args.provider ? { provider: args.provider as 'gemini' | 'placeholder' } : {}),
-    ...(args.apiBaseUrl ? { apiBaseUrl: args.apiBaseUrl } : {}),
-    ...(args.maxCost !== undefined ? { cost: { maxCost: args.maxCost } } : {}),
-  };
-  if (args.mode !== undefined && args.mode !== 'sync' && args.mode !== 'batch') {
-    throw new InputError(`${JSON.stringify(args.mode)} is not a mode; use sync or batch`, {
-      field: '--mode',
-    });
-  }
-  const mode = (args.mode ?? 'sync') as 'sync' | 'batch';
-  const config = await loadConfig(root, args.config, overrides);
-  const chosen = await chooseSource(root, args);
-  const source = chosen.source && (await withoutInFlight(root, chosen.source, output.err));
-  const scanForce = chosen.force;
-  const apiKey = env.GEMINI_API_KEY?.trim() || undefined;
-  const provider = chooseProvider(config, {
-    ...(apiKey ? { apiKey } : {}),
+  const setup = await prepareRun(root, args, {
+    apiKey: env.GEMINI_API_KEY?.trim() || undefined,
     allowFallback: true,
     warn: output.err,
   });
-  const explicitMaxCost = args.maxCost !== undefined;
-  const force = (args.force ?? false) || scanForce;
-  // Built whenever the API is used: a --resume of a batch-mode batch needs it without --mode.
-  const batchClient = provider.name === 'gemini' ? chooseBatchClient(config, apiKey) : undefined;
-  if (mode === 'batch' && !batchClient) {
-    throw new InputError('--mode batch needs the gemini provider and GEMINI_API_KEY', { field: '--mode' });
-  }
-  const costPerImage = mode === 'batch' && batchClient ? batchClient.costPerImage : provider.costPerImage;
+  const { provider, config, costPerImage } = setup;
+  const run = await setup.choose(args);
 
-  if (args.estimateOnly || (args.scanAll && !args.fix)) {
-    if (!source)
-      throw new InputError('--estimate-only needs a new plan, not --resume', { field: '--estimate-only' });
-    const plan = await planBatch({
-      root,
-      config,
-      source,
-      force,
-      provider,
-      explicitMaxCost,
-      costPerImage,
-    });
+  if (run.estimateOnly) {
+    const plan = await run.estimate();
     const estimate = {
       images: plan.items.length,
       skipped: plan.skipped.length,
       provider: provider.name,
       model: provider.model,
-      mode,
+      mode: setup.mode,
       costPerImage,
       estimatedCostUsd: Math.round(plan.estimatedCostUsd * 10_000) / 10_000,
       maxCost: config.cost.maxCost,
@@ -103,21 +60,7 @@ export async function batchGenerate(
     return ExitCode.ok;
   }
 
-  const events = terminalEvents(output, args.json ?? false);
-  const result = await runBatch({
-    root,
-    config,
-    provider,
-    ...(source ? { source } : {}),
-    ...(args.resume ? { resume: args.resume } : {}),
-    force,
-    explicitMaxCost,
-    mode,
-    batchClient,
-    events,
-    check: createQualityCheck(root),
-    ...(signal ? { signal } : {}),
-  });
+  const result = await run.run({ events: terminalEvents(output, args.json ?? false), signal });
   if (result.batchId === null) {
     const message = `Nothing to generate: ${result.skipped} image(s) already present (use --force to regenerate).`;
     if (args.json)

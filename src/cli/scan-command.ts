@@ -1,10 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
-import { chooseProvider, runBatch } from '../batch/run-batch.ts';
+import { prepareRun } from '../batch/prepare-run.ts';
 import { assertCaseId } from '../cases/ids.ts';
-import { loadConfig } from '../config/load-config.ts';
-import type { ConfigInput } from '../config/schema.ts';
 import { ExitCode, InputError } from '../errors.ts';
-import { createQualityCheck } from '../quality/case-quality.ts';
 import { MAX_EXPORT_IMAGES, writeBatchFile } from '../scan/export.ts';
 import {
   type ImageStatus,
@@ -85,19 +82,16 @@ export async function regenerateMissing(
   env: NodeJS.ProcessEnv = process.env,
   signal?: AbortSignal,
 ): Promise<number> {
-  if (args.provider !== undefined && args.provider !== 'gemini' && args.provider !== 'placeholder') {
-    throw new InputError(`${JSON.stringify(args.provider)} is not a provider; use gemini or placeholder`, {
-      field: '--provider',
-    });
-  }
-  // Config errors surface before any scan output, so a typo in a flag never half-runs.
-  const overrides: ConfigInput = {
-    ...(args.model ? { model: args.model } : {}),
-    ...(args.provider ? { provider: args.provider as 'gemini' | 'placeholder' } : {}),
-    ...(args.apiBaseUrl ? { apiBaseUrl: args.apiBaseUrl } : {}),
-    ...(args.maxCost !== undefined ? { cost: { maxCost: args.maxCost } } : {}),
-  };
-  const config = args.fix ? await loadConfig(root, args.config, overrides) : null;
+  // Config and provider errors surface before any scan output, so a typo in a flag never half-runs.
+  // Warnings (no key, images in flight) wait until the fix really runs.
+  const held: string[] = [];
+  const setup = args.fix
+    ? await prepareRun(root, args, {
+        apiKey: env.GEMINI_API_KEY?.trim() || undefined,
+        allowFallback: true,
+        warn: (message) => held.push(message),
+      })
+    : null;
 
   const report = await runScan(root, args);
   const images = imagesToGenerate(report);
@@ -145,7 +139,7 @@ export async function regenerateMissing(
     );
   };
 
-  if (!args.fix || !config) {
+  if (!setup) {
     const code = Math.max(problemsCode, args.check && images.length ? ExitCode.someFailed : ExitCode.ok);
     json({}, code);
     return code;
@@ -156,25 +150,12 @@ export async function regenerateMissing(
     return problemsCode;
   }
 
-  const apiKey = env.GEMINI_API_KEY?.trim() || undefined;
-  const provider = chooseProvider(config, {
-    ...(apiKey ? { apiKey } : {}),
-    allowFallback: true,
-    warn: output.err,
-  });
-  // force: stale, corrupt and placeholder images have files that must be replaced, not skipped.
-  const result = await runBatch({
-    root,
-    config,
-    provider,
-    source: { kind: 'images', images },
-    force: true,
-    explicitMaxCost: args.maxCost !== undefined,
-    events: terminalEvents(output, args.json ?? false),
-    check: createQualityCheck(root),
-    ...(signal ? { signal } : {}),
-  });
+  // The scan's findings (force: their files must be replaced), less those waiting in a Batch API job.
+  const run = await setup.choose({ scanAll: args.scanAll, caseId: args.caseId, fix: true, found: images });
+  for (const message of held) output.err(message);
+  const result = await run.run({ events: terminalEvents(output, args.json ?? false), signal });
   if (result.batchId === null) {
+    say('Nothing to generate now: the images are waiting in Batch API jobs.');
     json({ batchId: null }, problemsCode);
     return problemsCode;
   }
@@ -192,9 +173,13 @@ export async function regenerateMissing(
   const left = after.images.filter((i) => i.findings.some((f) => REGENERATE_KINDS.has(f)));
   if (left.length) {
     const placeholders = left.filter((i) => i.findings.includes('placeholder')).length;
+    const waiting = run.source?.kind === 'images' ? images.length - run.source.images.length : 0;
+    const notes = [
+      ...(placeholders ? [`${placeholders} placeholder(s): set GEMINI_API_KEY for real images`] : []),
+      ...(waiting ? [`${waiting} waiting in Batch API jobs`] : []),
+    ];
     say(
-      `${left.length} image(s) still to generate after the fix` +
-        (placeholders ? ` (${placeholders} placeholder(s): set GEMINI_API_KEY for real images)` : ''),
+      `${left.length} image(s) still to generate after the fix${notes.length ? ` (${notes.join('; ')})` : ''}`,
     );
   } else {
     say('Scan after the fix: nothing left to generate (new images await review).');

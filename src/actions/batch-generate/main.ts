@@ -2,14 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import * as core from '@actions/core';
 import { readBatchFile } from '../../batch/batch-file.ts';
-import { chooseBatchClient, collectSubmitted, withoutInFlight } from '../../batch/batch-mode/index.ts';
+import { collectSubmitted } from '../../batch/batch-mode/index.ts';
 import type { ImageType, PlanSource } from '../../batch/plan.ts';
-import { chooseProvider, planBatch, runBatch } from '../../batch/run-batch.ts';
-import { chooseSource } from '../../batch/source.ts';
+import { prepareRun } from '../../batch/prepare-run.ts';
 import type { BatchSummary } from '../../batch/types.ts';
 import { assertCaseId } from '../../cases/ids.ts';
-import { loadConfig } from '../../config/load-config.ts';
-import type { ConfigInput } from '../../config/schema.ts';
 import { InputError } from '../../errors.ts';
 import { uploadReports } from '../../github/artifact.ts';
 import { buildPullRequestBody, buildSummaryMarkdown, formatUsd } from '../../github/gallery.ts';
@@ -114,12 +111,15 @@ async function generate(i: Inputs): Promise<void> {
   if ((i.commit || i.openPr) && !i.githubToken) {
     throw new InputError('commit and open-pr need github-token', { field: 'github-token' });
   }
-  const overrides: ConfigInput = {
-    ...(i.model ? { model: i.model } : {}),
-    ...(i.provider ? { provider: i.provider } : {}),
-    ...(i.maxCost !== undefined ? { cost: { maxCost: i.maxCost } } : {}),
-  };
-  const config = await loadConfig(root, undefined, overrides);
+  // Never a silent placeholder in CI: without a key this throws unless provider: placeholder was asked for.
+  const setup = await prepareRun(root, i, {
+    apiKey: i.apiKey,
+    allowFallback: false,
+    warn: (message) => core.warning(message),
+    flag: (name) => name,
+    keyName: 'gemini-api-key',
+  });
+  const { config, provider, batchClient } = setup;
   let branchExisted = false;
   let overlaid = false;
   const continueFromBranch = async (branch: string, cases: string[]) => {
@@ -134,18 +134,6 @@ async function generate(i: Inputs): Promise<void> {
   };
   // Before the scan looks at the case (case-id with fix): what the branch already holds counts.
   if (i.commit && i.caseId) await continueFromBranch(`images/${assertCaseId(i.caseId)}`, [i.caseId]);
-  // Never a silent placeholder in CI: without a key this throws unless provider: placeholder was asked for.
-  const provider = chooseProvider(config, {
-    ...(i.apiKey ? { apiKey: i.apiKey } : {}),
-    allowFallback: false,
-  });
-  const batchClient = provider.name === 'gemini' ? chooseBatchClient(config, i.apiKey) : undefined;
-  if (i.mode === 'batch' && !batchClient) {
-    throw new InputError('mode: batch needs the gemini provider and gemini-api-key', { field: 'mode' });
-  }
-  const costPerImage = i.mode === 'batch' && batchClient ? batchClient.costPerImage : provider.costPerImage;
-  const explicitMaxCost = i.maxCost !== undefined;
-
   // Batch mode (nightly): first collect what earlier runs submitted, so the plan below sees those images.
   let collectedCount = 0;
   const waiting: string[] = [];
@@ -174,22 +162,10 @@ async function generate(i: Inputs): Promise<void> {
       collectedCount += 1;
     }
   }
-  const chosen = await chooseSource(root, i, (name) => name);
-  const source = chosen.source && (await withoutInFlight(root, chosen.source, (m) => core.warning(m)));
-  const force = i.force || chosen.force;
+  const run = await setup.choose(i);
 
-  if (i.estimateOnly || (i.scanAll && !i.fix)) {
-    if (!source)
-      throw new InputError('estimate-only needs a new plan, not resume', { field: 'estimate-only' });
-    const plan = await planBatch({
-      root,
-      config,
-      source,
-      force,
-      provider,
-      explicitMaxCost,
-      costPerImage,
-    });
+  if (run.estimateOnly) {
+    const plan = await run.estimate();
     core.info(
       `${plan.items.length} image(s) to generate (${plan.skipped.length} already present) with ${provider.name}/${provider.model}: about ${formatUsd(plan.estimatedCostUsd)} (cap ${formatUsd(config.cost.maxCost)})`,
     );
@@ -198,37 +174,29 @@ async function generate(i: Inputs): Promise<void> {
     return;
   }
 
-  const cases = await plannedCases(root, source, i.resume);
+  const cases = await plannedCases(root, run.source, i.resume);
   // One case: its branch is known now, and a rerun continues from what that branch already holds.
   const branch = cases.length === 1 ? `images/${cases[0]}` : undefined;
   if (i.commit && branch && !overlaid) await continueFromBranch(branch, cases);
 
   let grouped = false;
-  const result = await runBatch({
-    root,
-    config,
-    provider,
-    ...(source ? { source } : {}),
-    ...(i.resume ? { resume: i.resume } : {}),
-    force,
-    explicitMaxCost,
-    mode: i.mode,
-    batchClient,
-    events: logEvents(),
-    check: createQualityCheck(root),
-    ...(process.env.GITHUB_RUN_ID
-      ? {
-          batchIdScope: `${process.env.GITHUB_RUN_ID}-${process.env.GITHUB_RUN_ATTEMPT ?? 1}-${i.caseId ?? i.batchFile ?? 'scan'}`,
-        }
-      : {}),
-    onBatchId: (batchId) => {
-      core.setOutput('batch-id', batchId);
-      core.startGroup(`Batch ${batchId}`);
-      grouped = true;
-    },
-  }).finally(() => {
-    if (grouped) core.endGroup();
-  });
+  const result = await run
+    .run({
+      events: logEvents(),
+      ...(process.env.GITHUB_RUN_ID
+        ? {
+            batchIdScope: `${process.env.GITHUB_RUN_ID}-${process.env.GITHUB_RUN_ATTEMPT ?? 1}-${i.caseId ?? i.batchFile ?? 'scan'}`,
+          }
+        : {}),
+      onBatchId: (batchId) => {
+        core.setOutput('batch-id', batchId);
+        core.startGroup(`Batch ${batchId}`);
+        grouped = true;
+      },
+    })
+    .finally(() => {
+      if (grouped) core.endGroup();
+    });
 
   if (result.batchId === null) {
     const inFlight = waiting.length
