@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Case, Suspect } from '../cases/schema.ts';
+import { seededRandom } from '../util/random.ts';
 import {
   ALIBIS,
   ART_STYLES,
@@ -20,16 +21,9 @@ import {
   WOMEN,
 } from './offline-data.ts';
 
-/** mulberry32, seeded from a hash of the case id, so a date always gives the same case on any machine. */
-function seededRandom(seedText: string): () => number {
-  let a = createHash('sha256').update(`lineup-case-v1\n${seedText}`).digest().readUInt32LE(0);
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Seeded from a hash of the case id, so a date always gives the same case on any machine. */
+function caseRandom(seedText: string): () => number {
+  return seededRandom(createHash('sha256').update(`lineup-case-v1\n${seedText}`).digest().readUInt32LE(0));
 }
 
 class Picker {
@@ -81,7 +75,7 @@ function sentence(text: string): string {
  */
 export function generateOfflineCase(caseId: string): Case {
   const date = caseId.slice(5, 15);
-  const pick = new Picker(seededRandom(caseId));
+  const pick = new Picker(caseRandom(caseId));
   const scenario = pick.one(SCENARIOS);
   const count = pick.int(3, 4);
   const occupations = pick.some(scenario.occupations, count);

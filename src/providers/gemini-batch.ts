@@ -7,7 +7,7 @@ import {
   Modality,
 } from '@google/genai';
 import { classifyError, classifyHttpError } from './classify-error.ts';
-import { interpretResponse } from './gemini.ts';
+import { type GeminiProviderOptions, interpretResponse } from './gemini.ts';
 import type { AspectRatio, GenerationFailure, GenerationResult } from './types.ts';
 
 /** One image asked of a batch job; `key` comes back as the response's `metadata.key`. */
@@ -69,15 +69,8 @@ export interface BatchClient {
   findByDisplayName(displayName: string): Promise<BatchJobInfo | undefined>;
 }
 
-export interface GeminiBatchOptions {
-  apiKey: string;
-  model: string;
-  apiVersion: string;
-  baseUrl?: string | undefined;
-  timeoutMs: number;
-  /** Batch price of one image (half the synchronous price by default). */
-  costPerImage: number;
-}
+/** The synchronous provider's options; `costPerImage` is the batch price here (half by default). */
+export type GeminiBatchOptions = GeminiProviderOptions;
 
 function inlinedRequest(request: BatchRequest): InlinedRequest {
   return {

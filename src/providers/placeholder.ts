@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants, crc32, deflateSync } from 'node:zlib';
+import { seededRandom } from '../util/random.ts';
 import { type GenerationResult, type ImageProvider, type ImageRequest, SIZE_FOR_ASPECT } from './types.ts';
 
 /** The tEXt chunk that marks a placeholder, so a scan can tell one apart without the manifest. */
@@ -7,18 +8,6 @@ export const PLACEHOLDER_TEXT_KEY = 'Software';
 export const PLACEHOLDER_TEXT_VALUE = 'lineup-placeholder';
 
 type Rgb = readonly [number, number, number];
-
-/** mulberry32: tiny, fast and good enough for a layout; seeded so one prompt always draws the same image. */
-function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hsl(h: number, s: number, l: number): Rgb {
   const a = s * Math.min(l, 1 - l);
@@ -297,7 +286,7 @@ export function renderPlaceholderPng(
   height: number,
   kind: ImageRequest['kind'],
 ): Uint8Array {
-  const random = createRandom(seedOf(prompt));
+  const random = seededRandom(seedOf(prompt));
   const palette = createPalette(random);
   const canvas = new Canvas(width, height);
   if (kind === 'scene') drawScene(canvas, random, palette);
