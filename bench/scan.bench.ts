@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { PNG } from 'pngjs';
 import type { Case, Manifest } from '../src/cases/schema.ts';
 import { buildPrompt } from '../src/prompts/index.ts';
@@ -78,32 +79,60 @@ async function buildRepo(root: string, count: number): Promise<void> {
   await Promise.all(Array.from({ length: 32 }, worker));
 }
 
-/** Time of a full scanAll over 10,000 generated cases (40,000 images); the target is under 2 s. */
-export async function benchScan(cases = 10_000): Promise<string[]> {
-  const root = await mkdtemp(join(tmpdir(), 'lineup-bench-scan-'));
+/** Whether `root` already holds a tree built by an earlier `--root` run. */
+async function hasTree(root: string): Promise<boolean> {
   try {
-    const setupStart = performance.now();
-    await buildRepo(root, cases);
-    const setupMs = performance.now() - setupStart;
+    return (await readdir(join(root, 'cases'))).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Time of a full scanAll over 10,000 generated cases (40,000 images); the target is under 2 s.
+ * With `keepRoot` the tree is built there once and kept, so later runs (and `--cpu-prof`) time
+ * the scan alone: `npx tsx bench/scan.bench.ts --root /tmp/lineup-scan-tree [--runs N]`.
+ */
+export async function benchScan(
+  cases = 10_000,
+  options: { keepRoot?: string; runs?: number } = {},
+): Promise<string[]> {
+  const { keepRoot, runs = 2 } = options;
+  const root = keepRoot ?? (await mkdtemp(join(tmpdir(), 'lineup-bench-scan-')));
+  try {
     const lines: string[] = [];
+    if (keepRoot && (await hasTree(keepRoot))) {
+      lines.push(`scan bench: reusing the tree in ${keepRoot}`);
+    } else {
+      const setupStart = performance.now();
+      await buildRepo(root, cases);
+      lines.push(
+        `scan bench setup (writing the cases): ${((performance.now() - setupStart) / 1000).toFixed(1)} s`,
+      );
+    }
     // The first scan also pays for JIT and a cold page cache of the just-written tree; both are reported.
-    for (const run of ['first', 'second']) {
+    for (let run = 1; run <= runs; run++) {
+      const name = run === 1 ? 'first' : run === 2 ? 'second' : `#${run}`;
       const start = performance.now();
       const report = await scanAll(root);
       const ms = performance.now() - start;
       const flagged = report.images.filter((i) => i.findings.length > 0).length;
       lines.push(
-        `scan ${run} run: ${report.cases} cases, ${report.images.length} images in ${(ms / 1000).toFixed(2)} s ` +
+        `scan ${name} run: ${report.cases} cases, ${report.images.length} images in ${(ms / 1000).toFixed(2)} s ` +
           `(${flagged} flagged, ${report.problems.length} case problems)${ms < 2000 ? '' : ' - over the 2 s target'}`,
       );
     }
-    lines.push(`scan bench setup (writing the cases): ${(setupMs / 1000).toFixed(1)} s`);
     return lines;
   } finally {
-    await rm(root, { recursive: true, force: true });
+    if (!keepRoot) await rm(root, { recursive: true, force: true });
   }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  for (const line of await benchScan()) console.log(line);
+  const { values } = parseArgs({ options: { root: { type: 'string' }, runs: { type: 'string' } } });
+  const runs = values.runs === undefined ? 2 : Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new Error(`--runs must be a positive integer, got ${values.runs}`);
+  const options = values.root === undefined ? { runs } : { keepRoot: values.root, runs };
+  for (const line of await benchScan(10_000, options)) console.log(line);
 }

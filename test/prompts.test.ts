@@ -185,6 +185,56 @@ describe('promptHash', () => {
     expect(PROMPT_TEMPLATE_VERSION).toBeGreaterThanOrEqual(1);
   });
 
+  test('pinned: the same case gives the same hash as before (no silent template drift)', async () => {
+    // A change here means every stored image would look stale: bump PROMPT_TEMPLATE_VERSION
+    // deliberately, never by accident.
+    const c = await sample();
+    expect(buildPrompt(c, 'suspect-1').promptHash).toBe(
+      '9d4a6c60e8a965ed4e63f7180ab43ed817a121d6ca00a6e6cfe9bddec8f09b5f',
+    );
+    expect(buildPrompt(c, 'scene').promptHash).toBe(
+      'b4632f4d9a59540fc865799cca40e7cca0aa6f725c7d9683d02a5373c330f8b8',
+    );
+    const edge = caseSchema.parse({
+      id: 'case-2024-03-05',
+      title: 'Pinned',
+      date: '2024-03-05',
+      scene: {
+        description: 'A locked study,\n  papers {everywhere}. ',
+        location: 'Study',
+        mood: 'Grim.',
+        clues: ['a torn letter.', 'muddy boots'],
+      },
+      suspects: [
+        {
+          id: 'suspect-1',
+          name: 'A',
+          appearance: 'Tall, grey beard.',
+          occupation: 'Butler',
+          age: 61,
+          demeanor: 'nervous',
+        },
+        { id: 'suspect-2', name: 'B', appearance: 'Short hair', age: 30 },
+      ],
+    });
+    expect(['suspect-1', 'suspect-2', 'scene'].map((id) => buildPrompt(edge, id).promptHash)).toEqual([
+      'e59bfa1b3e635e4aeca8006450010ab72aaac5f56ba23d12275c9ffa75b7196b',
+      'b1dacad687c67e680b31e37910e7622342f2bb254582d856ef7419a202829046',
+      '3867403e580ba5bff80e537e8fb30af1f73f4c1b224996561a1cf19a65978ae5',
+    ]);
+    expect(buildPrompt(edge, 'suspect-2', { feedback: 'warmer\nlight {x}' }).prompt).toBe(
+      [
+        'A single head-and-shoulders portrait of one person, a suspect in a detective game.',
+        'Art style: Painterly realistic illustration with muted colours and soft lighting.',
+        'The person is aged 30.',
+        'Appearance: Short hair.',
+        'Composition: exactly one person, centred, facing the viewer, head and shoulders filling the frame, plain neutral background, portrait orientation 3:4.',
+        'Do not include any text, lettering, captions, name tags, signatures, watermarks or borders.',
+        'Reviewer notes: warmer light {x}',
+      ].join('\n'),
+    );
+  });
+
   test('changes when the case text changes, only for the images that use it', async () => {
     const c = await sample();
     const before = ['suspect-1', 'suspect-2', 'scene'].map((id) => buildPrompt(c, id).promptHash);

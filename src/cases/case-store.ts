@@ -25,6 +25,15 @@ export async function readCase(root: string, caseId: string): Promise<Case> {
     }
     throw new InputError(`cannot be read (${code ?? 'error'})`, { file: displayPath(file) });
   }
+  return parseCase(text, caseId, file);
+}
+
+/**
+ * The text of `cases/<caseId>/case.json` as a validated Case: the schema, then the id check. Shared
+ * by readCase and the synchronous scan, so both word every problem the same way. `file` is the
+ * path the text came from, for the messages.
+ */
+export function parseCase(text: string, caseId: string, file: string): Case {
   const data = parseJson(text, caseSchema, file);
   // Images and manifests live under the directory name, so a copied case.json with a stale id
   // would silently describe another case.

@@ -18,6 +18,15 @@ export async function readManifest(root: string, caseId: string): Promise<Manife
     if (code === 'ENOENT' || code === 'ENOTDIR') return { caseId, images: {} };
     throw new InputError(`cannot be read (${code ?? 'error'})`, { file: displayPath(file) });
   }
+  return parseManifest(text, caseId, file);
+}
+
+/**
+ * The text of a case's manifest.json as a validated Manifest: the schema, then the check that it
+ * belongs to `caseId`. Shared by readManifest and the synchronous scan, so both word every problem
+ * the same way. `file` is the path the text came from, for the messages.
+ */
+export function parseManifest(text: string, caseId: string, file: string): Manifest {
   const manifest = parseJson(text, manifestSchema, file);
   if (manifest.caseId !== caseId) {
     throw new InputError(`is ${JSON.stringify(manifest.caseId)} but the manifest belongs to ${caseId}`, {

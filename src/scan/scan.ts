@@ -1,13 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { PlannedImage } from '../batch/types.ts';
-import { readCase } from '../cases/case-store.ts';
-import { assertCaseId, isCaseId } from '../cases/ids.ts';
-import { caseFile, casesDir, EXTENSION_FOR_MIME, imagesDir, manifestFile } from '../cases/paths.ts';
-import { type Case, caseSchema, type Manifest, type ManifestEntry, manifestSchema } from '../cases/schema.ts';
+import { parseCase, readCase } from '../cases/case-store.ts';
+import { isCaseId } from '../cases/ids.ts';
+import { parseManifest } from '../cases/manifest-store.ts';
+import { caseDir, casesDir, EXTENSION_FOR_MIME } from '../cases/paths.ts';
+import type { Case, Manifest, ManifestEntry } from '../cases/schema.ts';
 import { InputError } from '../errors.ts';
 import { buildPrompt } from '../prompts/index.ts';
 import { isPlaceholderPng } from '../providers/placeholder.ts';
-import { displayPath, parseJson } from '../util/read-json.ts';
+import { displayPath } from '../util/read-json.ts';
 import { type FileFacts, readFileFacts } from './read-head.ts';
 
 /**
@@ -87,35 +88,18 @@ function readTextSync(path: string): string | null {
 
 /*
  * case.json and manifest.json are read synchronously for the same reason as the image heads (see
- * read-head.ts), then validated with the same schemas and the same id checks as case-store and
- * manifest-store.
+ * read-head.ts), then checked by the same parseCase / parseManifest as readCase and readManifest.
  */
-function loadCase(root: string, caseId: string): Case | null {
-  const file = caseFile(root, caseId);
+function loadCase(dir: string, caseId: string): Case | null {
+  const file = `${dir}/case.json`;
   const text = readTextSync(file);
-  if (text === null) return null;
-  const data = parseJson(text, caseSchema, file);
-  if (data.id !== caseId) {
-    throw new InputError(`is ${JSON.stringify(data.id)} but the directory is ${caseId}; they must match`, {
-      file: displayPath(file),
-      field: 'id',
-    });
-  }
-  return data;
+  return text === null ? null : parseCase(text, caseId, file);
 }
 
-function loadManifest(root: string, caseId: string): Manifest {
-  const file = manifestFile(root, caseId);
+function loadManifest(dir: string, caseId: string): Manifest {
+  const file = `${dir}/images/manifest.json`;
   const text = readTextSync(file);
-  if (text === null) return { caseId, images: {} };
-  const manifest = parseJson(text, manifestSchema, file);
-  if (manifest.caseId !== caseId) {
-    throw new InputError(`is ${JSON.stringify(manifest.caseId)} but the manifest belongs to ${caseId}`, {
-      file: displayPath(file),
-      field: 'caseId',
-    });
-  }
-  return manifest;
+  return text === null ? { caseId, images: {} } : parseManifest(text, caseId, file);
 }
 
 /**
@@ -129,8 +113,10 @@ function findImage(
   entry: ManifestEntry | undefined,
 ): { file: string; facts: FileFacts } | null {
   const names = EXTENSIONS.map((ext) => `${imageId}.${ext}`);
-  if (entry && names.includes(entry.file)) names.unshift(entry.file);
-  for (const file of new Set(names)) {
+  // The name the manifest gives goes first, when it is one of these.
+  const listed = entry ? names.indexOf(entry.file) : -1;
+  if (listed > 0) names.unshift(...names.splice(listed, 1));
+  for (const file of names) {
     try {
       // Plain concatenation: path.join was a measurable share of a 40,000-image scan.
       return { file, facts: readFileFacts(`${dir}/${file}`) };
@@ -178,7 +164,7 @@ function inspectImage(data: Case, manifest: Manifest, dir: string, imageId: stri
     add('unrecorded', `${file} is not in manifest.json`);
     return status;
   }
-  // Built only for images that have a file and an entry: the prompt is the scan's costliest step.
+  // Built only for images that have a file and an entry: no hash to compare otherwise.
   const expected = buildPrompt(data, imageId).promptHash;
   if (entry.promptHash !== expected) add('stale', 'the case text or the prompt template changed since');
   if (entry.review.status !== 'approved') add('awaiting-review', `review ${entry.review.status}`);
@@ -187,11 +173,15 @@ function inspectImage(data: Case, manifest: Manifest, dir: string, imageId: stri
 
 /** null when the directory has no case.json (not a case); throws InputError when it is invalid. */
 function scanCaseSync(root: string, caseId: string): ImageStatus[] | null {
-  const dir = imagesDir(root, assertCaseId(caseId));
-  const data = loadCase(root, caseId);
+  // caseDir checks the id before any path is built; the rest are plain concatenations of it.
+  const dir = caseDir(root, caseId);
+  const data = loadCase(dir, caseId);
   if (!data) return null;
-  const manifest = loadManifest(root, caseId);
-  return [...data.suspects.map((s) => s.id), 'scene'].map((id) => inspectImage(data, manifest, dir, id));
+  const manifest = loadManifest(dir, caseId);
+  const images = `${dir}/images`;
+  const statuses = data.suspects.map((s) => inspectImage(data, manifest, images, s.id));
+  statuses.push(inspectImage(data, manifest, images, 'scene'));
+  return statuses;
 }
 
 /** Scans one case. A case that cannot be read (bad id, missing, invalid) is an InputError. */
