@@ -497,7 +497,9 @@ describe('images in flight', () => {
     expect(source.kind).toBe('images');
     const keys = source.kind === 'images' ? source.images.map((i) => i.suspectId ?? i.type) : [];
     expect(keys).toEqual(['suspect-1', 'suspect-2', 'suspect-3']);
-    expect(warnings).toEqual([`1 image(s) are waiting in Batch API jobs (${summary.batchId}) and are left to them`]);
+    expect(warnings).toEqual([
+      `1 image(s) are waiting in Batch API jobs (${summary.batchId}) and are left to them`,
+    ]);
     // Once collected, nothing is held back.
     await batch.advanceAll('succeeded');
     await run({ resume: summary.batchId });
