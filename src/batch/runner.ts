@@ -122,7 +122,8 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
   say(
     'START',
     `${items.length} image(s) to generate (${total} in batch) with ${provider.name}/${provider.model}, ` +
-      `maxConcurrent ${timing.maxConcurrent}, delay ${timing.delayBetweenImages}ms`,
+      `maxConcurrent ${timing.maxConcurrent}, ` +
+      (paced ? `delay ${timing.delayBetweenImages}ms` : 'not paced (offline)'),
   );
   events.start?.({ batchId, total, done: progress.completed.length, toDo: items.length });
 

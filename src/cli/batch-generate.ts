@@ -1,5 +1,6 @@
 import { prepareRun } from '../batch/prepare-run.ts';
 import { ExitCode } from '../errors.ts';
+import { runSummaryLines } from './run-summary.ts';
 import { type Output, terminalEvents } from './terminal-reporter.ts';
 
 export interface BatchGenerateArgs {
@@ -71,17 +72,7 @@ export async function batchGenerate(
   if (args.json) {
     output.out(JSON.stringify(result, null, 2));
   } else {
-    output.out(
-      `${result.batchId}: ${result.successful}/${result.total} done, ${result.failed} failed, ${result.pending} pending, $${result.costUsd.toFixed(3)}` +
-        (result.stopReason ? ` (stopped: ${result.stopReason})` : ''),
-    );
-    output.out(`Report: ${result.errorReportFile}`);
-    if (result.status === 'submitted')
-      output.out(
-        `Submitted to the Gemini Batch API (results usually within 24 h). Collect with: npx tsx scripts/batch-generate-images.ts --resume ${result.batchId}`,
-      );
-    else if (result.exitCode !== 0)
-      output.out(`Resume: npx tsx scripts/batch-generate-images.ts --resume ${result.batchId}`);
+    for (const line of runSummaryLines(result)) output.out(line);
   }
   return result.exitCode;
 }

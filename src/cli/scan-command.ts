@@ -13,6 +13,7 @@ import {
   scanCase,
 } from '../scan/scan.ts';
 import { formatTable } from '../scan/table.ts';
+import { runSummaryLines } from './run-summary.ts';
 import { type Output, terminalEvents } from './terminal-reporter.ts';
 
 export interface ScanArgs {
@@ -160,13 +161,7 @@ export async function regenerateMissing(
     return problemsCode;
   }
   const code = Math.max(result.exitCode, problemsCode);
-  say(
-    `${result.batchId}: ${result.successful}/${result.total} done, ${result.failed} failed, ${result.pending} pending, $${result.costUsd.toFixed(3)}` +
-      (result.stopReason ? ` (stopped: ${result.stopReason})` : ''),
-  );
-  say(`Report: ${result.errorReportFile}`);
-  if (result.exitCode !== 0)
-    say(`Resume: npx tsx scripts/batch-generate-images.ts --resume ${result.batchId}`);
+  for (const line of runSummaryLines(result)) say(line);
   // Placeholders are still "to generate" by design: say so, rather than let a clean-looking run mislead.
   const fixedCases = [...new Set(images.map((i) => i.caseId))];
   const after = await scanAll(root, { caseIds: fixedCases });
