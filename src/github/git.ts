@@ -70,12 +70,22 @@ export function scrub(text: string, secrets: string[]): string {
 }
 
 /** Runs git without a shell; never throws on a non-zero exit, the caller reads `code`. */
+/** Longest any one git command may take (a push of a day's images is far quicker). */
+export const GIT_TIMEOUT_MS = 5 * 60_000;
+
 export function run(ctx: GitContext, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return new Promise((resolvePromise) => {
     execFile(
       'git',
       args,
-      { cwd: ctx.cwd, env: { ...ctx.env, ...extraEnv }, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      {
+        cwd: ctx.cwd,
+        env: { ...ctx.env, ...extraEnv },
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: 'utf8',
+        // A fetch or push against a server that stops answering must not hang the job.
+        timeout: GIT_TIMEOUT_MS,
+      },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolvePromise({ stdout, stderr, code });

@@ -6,11 +6,19 @@ export type Octokit = ReturnType<typeof getOctokit>;
  * An Octokit for `token`. The base URL is read now rather than at import time (as @actions/github
  * does), so tests and GHES runners can point it elsewhere after the module loaded.
  */
+/** Longest one GitHub API call may take. */
+export const GITHUB_TIMEOUT_MS = 30_000;
+
 export function makeOctokit(
   token: string,
   baseUrl = process.env.GITHUB_API_URL || 'https://api.github.com',
 ): Octokit {
-  return getOctokit(token, { baseUrl });
+  const octokit = getOctokit(token, { baseUrl });
+  // Every request has a timeout, GitHub's included: octokit's fetch takes only a signal, made per request.
+  octokit.hook.wrap('request', (request, options) =>
+    request({ ...options, request: { ...options.request, signal: AbortSignal.timeout(GITHUB_TIMEOUT_MS) } }),
+  );
+  return octokit;
 }
 
 /** GitHub refuses PR and comment bodies longer than this many characters. */
