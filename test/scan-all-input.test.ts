@@ -8,7 +8,10 @@ test('--scan-all --fix with a broken case.json: every broken case named, exit 2,
   const root = await makeTempRoot();
   for (const id of ['case-2025-03-01', 'case-2025-03-02']) {
     await mkdir(join(root, 'cases', id), { recursive: true });
-    await writeFile(join(root, 'cases', id, 'case.json'), JSON.stringify({ id, title: 'x', date: id.slice(5) }));
+    await writeFile(
+      join(root, 'cases', id, 'case.json'),
+      JSON.stringify({ id, title: 'x', date: id.slice(5) }),
+    );
   }
   const run = await runScript('batch-generate-images.ts', ['--scan-all', '--fix'], root);
   expect(run.code).toBe(2);
