@@ -36,6 +36,8 @@ let artifacts: FakeArtifactService;
 let remote: GitRemote;
 const key = secretKey();
 const runs: ActionRun[] = [];
+/** Runs that were given the key (the no-key tests pass an empty gemini-api-key). */
+const keyed = new Set<ActionRun>();
 const clones: string[] = [];
 
 beforeAll(async () => {
@@ -72,12 +74,10 @@ function env(extra: Record<string, string | undefined> = {}): Record<string, str
 async function generate(inputs: Record<string, string>, extraEnv: Record<string, string | undefined> = {}) {
   const cwd = await checkout(remote);
   clones.push(cwd);
-  const run = await runAction('batch-generate', {
-    cwd,
-    inputs: { 'github-token': TOKEN, 'gemini-api-key': key, ...inputs },
-    env: env(extraEnv),
-  });
+  const all = { 'github-token': TOKEN, 'gemini-api-key': key, ...inputs };
+  const run = await runAction('batch-generate', { cwd, inputs: all, env: env(extraEnv) });
   runs.push(run);
+  if (all['gemini-api-key'] === key) keyed.add(run);
   return { run, cwd };
 }
 
@@ -310,7 +310,14 @@ describe('batch-generate, run as a runner runs it', () => {
 
   test('the API key appears nowhere: output, files, commits, PRs, comments, artifacts', async () => {
     expect(runs.length).toBeGreaterThan(3);
+    expect(keyed.size).toBeGreaterThan(3);
+    expect(keyed.size).toBeLessThan(runs.length);
     for (const run of runs) {
+      // The key is masked before anything else runs: the one line of stdout holding it is exactly
+      // the ::add-mask:: command, once. A run without a key has no such line (nothing to mask).
+      const withKey = run.stdout.split('\n').filter((l) => l.includes(key));
+      expect(withKey).toEqual(keyed.has(run) ? [`::add-mask::${key}`] : []);
+      expect(run.stdout.split('\n').filter((l) => l.includes(TOKEN))).toEqual([`::add-mask::${TOKEN}`]);
       expect(leakedLines(run.stdout, key)).toEqual([]);
       expect(run.stderr).not.toContain(key);
       for (const text of Object.values(run.files)) expect(text).not.toContain(key);

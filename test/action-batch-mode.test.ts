@@ -96,6 +96,24 @@ async function night(runId: number): Promise<ActionRun> {
   return run;
 }
 
+/** The gallery table's row for one image of the case, as { column header: cell }. */
+function galleryRow(body: string, imageId: string): Record<string, string> {
+  const lines = body.split('\n');
+  const header = lines.find((l) => l.startsWith('| Image | Case | Id |'));
+  if (!header) throw new Error('no gallery table in the PR body');
+  const cells = (line: string) =>
+    line
+      .replace(/^\|\s?|\s?\|$/g, '')
+      .split(' | ')
+      .map((c) => c.trim());
+  const names = cells(header);
+  const rows = lines.map(cells).filter((row) => row[1] === CASE && row[2] === imageId);
+  if (rows.length !== 1) throw new Error(`expected one gallery row for ${imageId}, found ${rows.length}`);
+  const row = rows[0] ?? [];
+  expect(row).toHaveLength(names.length);
+  return Object.fromEntries(names.map((name, i) => [name, row[i] ?? '']));
+}
+
 function tipOf(branch: string): Promise<string> {
   return git(remote.bare, ['rev-parse', branch]);
 }
@@ -253,8 +271,20 @@ describe('batch-generate with mode: batch, three nights in a row', () => {
     for (const image of IMAGES) {
       expect(pr?.body).toContain(`/blob/${tip}/cases/${CASE}/images/${image}.png?raw=true`);
     }
-    expect(pr?.body).toMatch(/batch/i);
-    expect(pr?.body).toContain('0.0195');
+    // Each image's row of the gallery table says how it was made and what it cost: the three the
+    // job returned are batch-mode at the batch price, the scene (retried synchronously) is not.
+    for (const id of ['suspect-1', 'suspect-2', 'suspect-3']) {
+      expect(galleryRow(pr?.body ?? '', id)).toMatchObject({
+        Id: id,
+        Model: 'gemini-2.5-flash-image (batch)',
+        Cost: '$0.0195',
+      });
+    }
+    expect(galleryRow(pr?.body ?? '', 'scene')).toMatchObject({
+      Id: 'scene',
+      Model: 'gemini-2.5-flash-image (sync)',
+      Cost: '$0.039',
+    });
 
     // The collected batch's reports, as their own artifact.
     const artifact = artifacts.artifacts.find((a) => a.name === `lineup-report-${CASE}-${batchId}`);

@@ -23,6 +23,26 @@ afterEach(() => fake.close());
 
 const gemini = () => ({ GEMINI_API_KEY: TEST_KEY, GOOGLE_GEMINI_BASE_URL: fake.url });
 
+/** Case directories holding an images/ directory (the temp root starts with none). */
+async function casesWithImages(): Promise<string[]> {
+  const out: string[] = [];
+  for (const caseId of await readdir(join(root, 'cases'))) {
+    if (await exists(join(root, 'cases', caseId, 'images'))) out.push(caseId);
+  }
+  return out;
+}
+
+/** Nothing half-written: no reports/, no images/ in any case, no new case directory. */
+async function expectNothingWritten(): Promise<void> {
+  expect(await exists(join(root, 'reports'))).toBe(false);
+  expect(await casesWithImages()).toEqual([]);
+  expect((await readdir(join(root, 'cases'))).sort()).toEqual([
+    'case-2025-01-19',
+    'case-2025-01-20',
+    'case-2025-01-21',
+  ]);
+}
+
 describe('batch-generate-images.ts', () => {
   test("the seed's command works offline with the placeholder provider, then skips what exists", async () => {
     const run = await runScript(
@@ -70,7 +90,7 @@ describe('batch-generate-images.ts', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/5 image\(s\) to generate .* about \$0\.20/);
     expect(fake.requests).toHaveLength(0);
-    expect(await exists(join(root, 'reports'))).toBe(false);
+    await expectNothingWritten();
   });
 
   test('--max-cost stops with exit 3 and --resume finishes', async () => {
@@ -150,7 +170,7 @@ describe('bad input: one clear line naming file and field, exit 2, nothing writt
         .filter((l) => l.startsWith('error:')),
     ).toHaveLength(1);
     expect(fake.requests).toHaveLength(0);
-    expect(await exists(join(root, 'reports'))).toBe(false);
+    await expectNothingWritten();
   });
 
   test('every problem of a batch file is listed at once', async () => {
@@ -168,7 +188,8 @@ describe('bad input: one clear line naming file and field, exit 2, nothing writt
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/suspect-9/);
     expect(run.stderr).toMatch(/case-2031-02-02/);
-    expect(await exists(join(root, 'reports'))).toBe(false);
+    expect(fake.requests).toHaveLength(0);
+    await expectNothingWritten();
   });
 
   test.each([
@@ -182,5 +203,6 @@ describe('bad input: one clear line naming file and field, exit 2, nothing writt
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);
     expect(await readdir(root)).not.toContain('reports');
+    await expectNothingWritten();
   });
 });

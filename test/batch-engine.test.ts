@@ -5,7 +5,7 @@ import { WINDOW_MARGIN_MS } from '../src/batch/limiter.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import { VirtualClock } from '../src/util/clock.ts';
 import { caseAll, imagesPath, progressOf, readJson, runAgainstFake, TEST_KEY } from './support/engine.ts';
-import { defaultImage, type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
+import { defaultImage, type FakeGemini, googleError, startFakeGemini } from './support/fake-gemini.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
 let fake: FakeGemini;
@@ -214,6 +214,104 @@ describe('the error table', () => {
     expect(summary.exitCode).toBe(3);
     expect(fake.requests).toHaveLength(1);
     expect(summary.pending).toBe(1);
+  });
+});
+
+describe('unknown errors and the advice of the error report', () => {
+  test('an unknown error (HTTP 418) is retried like a 5xx and recorded with its raw message after maxAttempts', async () => {
+    // FakeReply's statuses all map to known classes, so a route of its own answers 418 to every
+    // generateContent request (extra routes are tried first).
+    const teapot = "I'm a teapot; brew something else.";
+    let hits = 0;
+    const odd = await startFakeGemini({
+      extraRoutes: [
+        {
+          method: 'POST',
+          path: /:generateContent$/,
+          handle: ({ res }) => {
+            hits += 1;
+            const text = JSON.stringify(googleError(418, teapot));
+            res.writeHead(418, { 'content-type': 'application/json; charset=UTF-8' });
+            res.end(text);
+          },
+        },
+      ],
+    });
+    try {
+      const { summary, clock, lines } = await runAgainstFake(root, odd, {
+        source: {
+          kind: 'images',
+          images: [{ type: 'suspect', caseId: 'case-2025-01-19', suspectId: 'suspect-1' }],
+        },
+      });
+      // maxAttempts (3) requests, as for api_error; not given up at once as validation is.
+      expect(hits).toBe(3);
+      expect(summary.exitCode).toBe(1);
+      expect(summary.status).not.toBe('stopped');
+      expect(summary.failed).toBe(1);
+      expect(summary.failures).toEqual([
+        expect.objectContaining({
+          errorType: 'unknown',
+          reason: 'http',
+          suspectId: 'suspect-1',
+          attempts: 3,
+          recoverable: true,
+        }),
+      ]);
+      expect(summary.failures[0]?.error).toContain('HTTP 418');
+      expect(summary.failures[0]?.error).toContain(teapot);
+      // Retried after delayAfterError (5000 > the first backoffs), each retry logged with the cause.
+      expect(lines.filter((l) => l.includes('RETRY: suspect-1 attempt'))).toHaveLength(2);
+      expect(
+        lines.some((l) => l.includes('RETRY: suspect-1 attempt 2/3 in 5.0s after unknown: HTTP 418')),
+      ).toBe(true);
+      expect(lines.some((l) => l.includes('RETRY: suspect-1 attempt 3/3 in 5.0s after unknown'))).toBe(true);
+      expect(clock.sleeps.filter((ms) => ms >= 5000)).toHaveLength(2);
+      const report = (await readJson(summary.errorReportFile)) as {
+        failures: Array<Record<string, unknown>>;
+        recommendations: string[];
+      };
+      expect(report.failures).toEqual([
+        expect.objectContaining({
+          errorType: 'unknown',
+          attempts: 3,
+          error: expect.stringContaining(teapot),
+        }),
+      ]);
+      expect(report.recommendations.join('\n')).toContain(`--resume ${summary.batchId}`);
+    } finally {
+      await odd.close();
+    }
+  });
+
+  async function recommendationsFor(...replies: Parameters<FakeGemini['enqueue']>): Promise<string> {
+    fake.enqueue(...replies);
+    const { summary } = await runAgainstFake(root, fake, { source: caseAll() });
+    const report = (await readJson(summary.errorReportFile)) as { recommendations: string[] };
+    return report.recommendations.join('\n');
+  }
+
+  test('a 401 advises checking the GEMINI_API_KEY secret', async () => {
+    const advice = await recommendationsFor({ kind: 'status', status: 401 });
+    expect(advice).toMatch(/API key was refused \(401\/403\)/);
+    expect(advice).toContain('GEMINI_API_KEY');
+    expect(advice).not.toMatch(/billing/i);
+  });
+
+  test('a 402 advises adding credit or enabling billing', async () => {
+    const advice = await recommendationsFor({ kind: 'status', status: 402 });
+    expect(advice).toMatch(/Billing refused the request \(402\)/);
+    expect(advice).toMatch(/prepaid credit|enable billing/);
+    expect(advice).not.toContain('GEMINI_API_KEY');
+  });
+
+  test('an IMAGE_SAFETY block advises softening that image’s description, naming its case.json', async () => {
+    const advice = await recommendationsFor({ kind: 'finish', finishReason: 'IMAGE_SAFETY' });
+    expect(advice).toContain(
+      'case-2025-01-19/suspect-1 was blocked by the safety filter: soften its description in cases/case-2025-01-19/case.json',
+    );
+    expect(advice).toContain('--force');
+    expect(advice).not.toContain('GEMINI_API_KEY');
   });
 });
 

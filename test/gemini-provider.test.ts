@@ -156,6 +156,23 @@ describe('gemini provider against the fake server', () => {
     expect(f).toMatchObject({ errorType, status });
   });
 
+  // The runner owns retries (and honours RetryInfo); a retrying SDK underneath would multiply the
+  // requests and hide 5xx/429 from it. The default reply is an image, so an SDK retry would even
+  // turn the failure into a success.
+  it.each([
+    ['503', { kind: 'status', status: 503 }, 'api_error'],
+    ['500', { kind: 'status', status: 500 }, 'api_error'],
+    ['429', { kind: 'rate-limit', retryDelaySec: 1 }, 'rate_limit'],
+  ] as const)(
+    'the SDK does not retry: a %s reply is exactly one request',
+    async (_name, reply, errorType) => {
+      const before = fake.requests.length;
+      const f = expectFailure(await generateWith(reply));
+      expect(f.errorType).toBe(errorType);
+      expect(fake.requests.length - before).toBe(1);
+    },
+  );
+
   it('an error message echoing the key is scrubbed', async () => {
     const f = expectFailure(
       await generateWith({ kind: 'status', status: 400, message: `API key not valid: ${API_KEY}` }),

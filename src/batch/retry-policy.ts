@@ -7,11 +7,11 @@ export type Decision =
   | { action: 'give-up' }
   | { action: 'stop-batch'; exitCode: 1 | 3; reason: string };
 
-/** Exponential backoff with the seed's RETRY_CONFIG, plus up to 20% jitter so workers spread out. */
+/** Exponential backoff with the seed's RETRY_CONFIG, plus up to 20% jitter so workers spread out; maxDelay stays a hard cap. */
 export function backoff(config: Config, attempt: number, random: () => number = Math.random): number {
   const { initialDelay, backoffMultiplier, maxDelay } = config.retry;
   const base = Math.min(initialDelay * backoffMultiplier ** Math.max(0, attempt - 1), maxDelay);
-  return Math.round(base * (1 + 0.2 * random()));
+  return Math.round(Math.min(maxDelay, base * (1 + 0.2 * random())));
 }
 
 /**

@@ -10,7 +10,8 @@ export interface Output {
 export const processOutput: Output = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
-  isTTY: Boolean(process.stdout.isTTY),
+  // The bar draws on stderr (stdout stays clean for --json and pipes), so stderr decides.
+  isTTY: Boolean(process.stderr.isTTY),
 };
 
 /**
