@@ -520,3 +520,18 @@ test('temp files a killed run left behind are cleared, young ones (a write in pr
   expect(names).not.toContain('.0123456789ab.tmp');
   expect(names).toContain('.ba9876543210.tmp');
 });
+
+test('requestsPerDay holds across runs on the same day', async () => {
+  const config = { rateLimit: { requestsPerDay: 5 } };
+  const first = await runAgainstFake(root, fake, { source: caseAll(), config });
+  expect(first.summary.exitCode).toBe(0);
+  const second = await runAgainstFake(root, fake, { source: caseAll('case-2025-01-20'), config });
+  expect(second.summary.exitCode).toBe(3);
+  expect(second.summary.stopReason).toMatch(/requestsPerDay \(5\) is reached/);
+  expect(fake.requests).toHaveLength(5);
+  // The next day starts afresh.
+  const nextDay = new VirtualClock(Date.UTC(2025, 0, 20, 10));
+  const third = await runAgainstFake(root, fake, { resume: second.summary.batchId, config, clock: nextDay });
+  expect(third.summary.exitCode).toBe(0);
+  expect(fake.requests).toHaveLength(8);
+});

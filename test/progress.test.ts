@@ -20,6 +20,7 @@ const initial: Omit<Progress, 'batchId'> = {
   retries: 0,
   rateLimitHits: 0,
   elapsedMs: 0,
+  requestsByDay: {},
 };
 const day = new Date('2025-01-19T10:00:00Z');
 

@@ -65,6 +65,8 @@ export const progressSchema = z.object({
   retries: z.number().int().default(0),
   rateLimitHits: z.number().int().default(0),
   elapsedMs: z.number().default(0),
+  /** Requests started per UTC day, so rateLimit.requestsPerDay holds across runs and batches. */
+  requestsByDay: z.record(z.string(), z.number().int().nonnegative()).default({}),
   /** --mode batch only: the batch's Gemini batch jobs. */
   jobs: z.array(batchJobSchema).optional(),
 });
@@ -170,4 +172,20 @@ export function failureRecords(p: Progress): FailureRecord[] {
     attempts: f.attempts,
     recoverable: f.recoverable,
   }));
+}
+
+/**
+ * Requests started on `day` by every batch on record (this one included): where the limiter's
+ * day count starts, so a second run the same day does not get a fresh allowance.
+ */
+export async function requestsStartedOn(root: string, day: string): Promise<number> {
+  const names = await readdir(progressDir(root)).catch(() => [] as string[]);
+  let total = 0;
+  for (const name of names.filter(
+    (n) => BATCH_ID_PATTERN.test(n.replace(/\.json$/, '')) && n.endsWith('.json'),
+  )) {
+    const progress = await readJsonFile(join(progressDir(root), name), progressSchema).catch(() => undefined);
+    total += progress?.requestsByDay[day] ?? 0;
+  }
+  return total;
 }

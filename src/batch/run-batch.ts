@@ -199,6 +199,7 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
         retries: 0,
         rateLimitHits: 0,
         elapsedMs: 0,
+        requestsByDay: {},
       },
       request.batchIdScope,
     );

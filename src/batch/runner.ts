@@ -6,7 +6,7 @@ import { type Clock, systemClock } from '../util/clock.ts';
 import { BatchLog, logFile } from './batch-log.ts';
 import { errorReportFile, recommendations, writeErrorReport } from './error-report.ts';
 import type { BatchEvents } from './events.ts';
-import { StartLimiter } from './limiter.ts';
+import { StartLimiter, utcDay } from './limiter.ts';
 import type { PlanItem } from './plan.ts';
 import {
   type FailedImage,
@@ -15,6 +15,7 @@ import {
   type Progress,
   progressDir,
   progressFile,
+  requestsStartedOn,
   strip,
   writeProgress,
 } from './progress.ts';
@@ -36,7 +37,7 @@ export interface ExecuteOptions {
   /** Aborts the run (Ctrl-C): nothing new starts, in-flight requests end, the rest stays pending. */
   signal?: AbortSignal;
   check?: ImageCheck;
-  /** Requests already started today by earlier runs (for rateLimit.requestsPerDay). */
+  /** Requests already started today by earlier runs (for rateLimit.requestsPerDay); default: read from the progress files. */
   startedToday?: number;
   /** How a user resumes this batch, for logs and recommendations. */
   resumeCommand?: string;
@@ -79,7 +80,9 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
             ? { requestsPerMinute: config.rateLimit.requestsPerMinute }
             : {}),
           ...(config.rateLimit.requestsPerDay ? { requestsPerDay: config.rateLimit.requestsPerDay } : {}),
-          startedToday: options.startedToday ?? 0,
+          startedToday:
+            options.startedToday ??
+            (config.rateLimit.requestsPerDay ? await requestsStartedOn(root, utcDay(clock.now())) : 0),
         }
       : { minGapMs: 0 },
     clock,
@@ -217,6 +220,8 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
       const startedAt = clock.now();
       requests += 1;
       progress.apiCalls += 1;
+      const day = utcDay(startedAt);
+      progress.requestsByDay[day] = (progress.requestsByDay[day] ?? 0) + 1;
       events.imageStart?.(item, requests);
       const result = await provider.generate({
         kind: item.type,
