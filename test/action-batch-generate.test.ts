@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -208,6 +207,60 @@ describe('batch-generate, run as a runner runs it', () => {
     expect(artifacts.artifacts.map((a) => a.name)).toContain(`lineup-report-${run.outputs['batch-id']}`);
   });
 
+  test('after the PR was merged, the next run starts the branch over from main, picks up a case edit there and opens a new PR', async () => {
+    const pr = github.pulls.find((p) => p.head === BRANCH && p.state === 'open');
+    expect(pr).toBeDefined();
+    const mergedTip = await tipOf(BRANCH);
+    // The PR is merged (a merge commit on main; GitHub keeps the branch), then the case's scene is
+    // edited on main, so its image there is stale.
+    const work = await checkout(remote);
+    clones.push(work);
+    await git(work, ['merge', '-q', '--no-ff', '-m', `Merge ${BRANCH}`, `origin/${BRANCH}`]);
+    const caseFile = join(work, 'cases', CASE, 'case.json');
+    const data = JSON.parse(await readFile(caseFile, 'utf8'));
+    data.scene.description = `${data.scene.description} Rain has washed the footprints away.`;
+    await writeFile(caseFile, `${JSON.stringify(data, null, 2)}\n`);
+    await git(work, ['commit', '-q', '-am', 'edit the scene on main']);
+    await git(work, ['push', '-q', 'origin', 'main']);
+    const mainTip = await tipOf('main');
+    if (pr) {
+      pr.state = 'closed';
+      pr.headSha = mergedTip;
+    }
+
+    const before = gemini.requests.length;
+    const posts = github.requests.filter((r) => r.method === 'POST' && /\/pulls$/.test(r.path)).length;
+    const { run } = await generate({ 'case-id': CASE, fix: 'true', commit: 'true', 'open-pr': 'true' });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain(`pull request #${pr?.number} was closed`);
+    expect(run.stdout).not.toContain(`Continuing from ${BRANCH}`);
+    // Only the stale scene is made again; the merged suspects come from main.
+    expect(gemini.requests.length - before).toBe(1);
+    expect(run.outputs).toMatchObject({ total: '1', successful: '1', branch: BRANCH });
+
+    // The branch starts over on top of main: main's edited case.json, one new commit.
+    expect(await git(remote.bare, ['rev-parse', `${BRANCH}^`])).toBe(mainTip);
+    expect(await remote.show(BRANCH, `cases/${CASE}/case.json`)).toBe(
+      await remote.show('main', `cases/${CASE}/case.json`),
+    );
+    const manifest = JSON.parse(await remote.show(BRANCH, `cases/${CASE}/images/manifest.json`));
+    expect(manifest.images.scene.batchId).toBe(run.outputs['batch-id']);
+    expect(manifest.images['suspect-1'].batchId).not.toBe(run.outputs['batch-id']);
+
+    // A new PR, the merged one left alone.
+    expect(github.requests.filter((r) => r.method === 'POST' && /\/pulls$/.test(r.path))).toHaveLength(
+      posts + 1,
+    );
+    const open = github.pulls.filter((p) => p.head === BRANCH && p.state === 'open');
+    expect(open).toHaveLength(1);
+    expect(open[0]?.number).not.toBe(pr?.number);
+    expect(open[0]?.base).toBe('main');
+    expect(run.outputs['pull-request-url']).toBe(
+      `https://github.com/${OWNER}/${REPO_NAME}/pull/${open[0]?.number}`,
+    );
+    expect(pr?.state).toBe('closed');
+  });
+
   test('no key and no explicit placeholder: fails with a clear message, nothing generated or pushed', async () => {
     const before = gemini.requests.length;
     const tip = await tipOf(BRANCH);
@@ -266,13 +319,43 @@ describe('batch-generate, run as a runner runs it', () => {
     expect(run.code).toBe(0);
     expect(run.outputs.total).toBe('5');
     expect(gemini.requests.length).toBe(before);
-    expect(existsSync(join(cwd, 'reports'))).toBe(false);
+    // Nothing written: the checkout is exactly as cloned (main holds merged progress files by now).
+    expect(await git(cwd, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
   });
 
   test('bad input is one clear failure', async () => {
     const { run } = await generate({ 'case-id': '../../etc', commit: 'true' });
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/::error::.*is not a case id/);
+  });
+
+  test('dispatched from an images/* ref after its PR was closed unmerged: starts over, the new PR targets the default branch', async () => {
+    const head = 'images/case-2025-01-21';
+    const pr = github.pulls.find((p) => p.head === head && p.state === 'open');
+    expect(pr).toBeDefined();
+    const rejectedTip = await tipOf(head);
+    if (pr) {
+      pr.state = 'closed';
+      pr.headSha = rejectedTip;
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'lineup-event-'));
+    const eventPath = join(dir, 'event.json');
+    await writeFile(eventPath, JSON.stringify({ repository: { default_branch: 'main' }, inputs: {} }));
+    const before = gemini.requests.length;
+    const { run } = await generate(
+      { 'case-id': 'case-2025-01-21', commit: 'true', 'open-pr': 'true' },
+      { GITHUB_REF: `refs/heads/${head}`, GITHUB_EVENT_PATH: eventPath },
+    );
+    await rm(dir, { recursive: true, force: true });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    // The rejected images are not carried over: every image is made again, on top of main.
+    expect(gemini.requests.length - before).toBe(5);
+    expect(await git(remote.bare, ['rev-parse', `${head}^`])).toBe(await tipOf('main'));
+    const open = github.pulls.filter((p) => p.head === head && p.state === 'open');
+    expect(open).toHaveLength(1);
+    expect(open[0]?.number).not.toBe(pr?.number);
+    expect(open[0]?.base).toBe('main');
+    for (const p of github.pulls) expect(p.base).not.toBe(p.head);
   });
 
   test('a batch file over several cases goes to images/<batch-id>, with every case.json it needs', async () => {
@@ -306,6 +389,28 @@ describe('batch-generate, run as a runner runs it', () => {
     const pr = github.pulls.find((p) => p.head === `images/${batchId}`);
     expect(pr?.title).toBe(`Images for 2 cases (${batchId})`);
     expect(pr?.body).toContain('/regenerate case-2025-01-20/suspect-1');
+  });
+
+  test('resuming a batch over several cases continues from images/<batch-id>, keeps its images and updates its PR', async () => {
+    const pr = github.pulls.find((p) => /^images\/batch-/.test(p.head) && p.state === 'open');
+    const head = pr?.head ?? '';
+    const batchId = head.slice('images/'.length);
+    const before = await remote.filesAt(head);
+    const image = `${head}:cases/case-2025-01-20/images/suspect-1.png`;
+    const blob = await git(remote.bare, ['rev-parse', image]);
+    const pulls = github.pulls.length;
+    const { run } = await generate({ resume: batchId, commit: 'true', 'open-pr': 'true' });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain(`Continuing from ${head}`);
+    expect(run.outputs).toMatchObject({ 'batch-id': batchId, branch: head });
+    // Main's copies of the cases (no images) never replace what the branch holds.
+    expect(await remote.filesAt(head)).toEqual(before);
+    expect(before).toContain('cases/case-2025-01-20/images/suspect-1.png');
+    expect(await git(remote.bare, ['rev-parse', image])).toBe(blob);
+    expect(github.pulls).toHaveLength(pulls);
+    expect(run.outputs['pull-request-url']).toBe(
+      `https://github.com/${OWNER}/${REPO_NAME}/pull/${pr?.number}`,
+    );
   });
 
   test('the API key appears nowhere: output, files, commits, PRs, comments, artifacts', async () => {

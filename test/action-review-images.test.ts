@@ -1,6 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -36,7 +38,7 @@ let prNumber = 0;
 
 function env(eventName: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    GITHUB_API_URL: github.url,
+    GITHUB_API_URL: extra.GITHUB_API_URL ?? github.url,
     GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
     GITHUB_EVENT_NAME: eventName,
     GOOGLE_GEMINI_BASE_URL: gemini.url,
@@ -81,13 +83,17 @@ afterAll(async () => {
 });
 
 /** Runs review-images for an event, in a fresh checkout of the PR branch, as the workflow does. */
-async function review(eventName: string, payload: unknown): Promise<ActionRun> {
+async function review(
+  eventName: string,
+  payload: unknown,
+  extraEnv: Record<string, string> = {},
+): Promise<ActionRun> {
   const eventPath = join(eventsDir, `${randomUUID()}.json`);
   await writeFile(eventPath, JSON.stringify(payload));
   const run = await runAction('review-images', {
     cwd: await checkout(remote, BRANCH),
     inputs: { 'event-path': eventPath, 'github-token': TOKEN, 'gemini-api-key': key },
-    env: env(eventName),
+    env: env(eventName, extraEnv),
   });
   runs.push(run);
   return run;
@@ -126,6 +132,68 @@ async function branchManifest() {
 }
 
 const tip = () => git(remote.bare, ['rev-parse', BRANCH]);
+
+function readAll(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Stands between the action and the fake GitHub to stage "the reviewer merged while lineup was
+ * working": the PR is merged (closed, `merged: true`) as the `mergeOnGet`-th GET of it arrives, so
+ * the run's first look finds it open and a later one finds it merged. Everything else passes through.
+ */
+async function startMergingProxy(
+  mergeOnGet: number,
+): Promise<{ url: string; gets: number; close(): Promise<void> }> {
+  const state = { gets: 0 };
+  const server: Server = createServer(async (req, res) => {
+    const body = await readAll(req);
+    const isPull = req.method === 'GET' && req.url === `/repos/${OWNER}/${REPO_NAME}/pulls/${prNumber}`;
+    if (isPull && ++state.gets === mergeOnGet) {
+      const pull = github.pulls.find((p) => p.number === prNumber);
+      if (pull) pull.state = 'closed';
+    }
+    const headers: Record<string, string> = {};
+    for (const h of ['authorization', 'content-type', 'accept', 'user-agent']) {
+      const v = req.headers[h];
+      if (typeof v === 'string') headers[h] = v;
+    }
+    const answer = await fetch(`${github.url}${req.url ?? '/'}`, {
+      method: req.method ?? 'GET',
+      headers,
+      ...(body.length ? { body: body.toString('utf8') } : {}),
+    });
+    let text = await answer.text();
+    if (isPull && state.gets >= mergeOnGet) {
+      text = JSON.stringify({ ...JSON.parse(text), merged: true, merged_at: '2026-11-29T12:00:00Z' });
+    }
+    res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(text);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get gets() {
+      return state.gets;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Reopens the PR after a test that merged or closed it, so the tests after it see it open again. */
+function reopen(): void {
+  const pull = github.pulls.find((p) => p.number === prNumber);
+  if (pull) pull.state = 'open';
+}
 
 describe('review-images, run as a runner runs it', () => {
   test('changes requested with a comment on suspect-2.png: only suspect-2 is regenerated, with the feedback', async () => {
@@ -212,6 +280,102 @@ describe('review-images, run as a runner runs it', () => {
     expect(github.issueComments.at(-1)?.body).toMatch(/^@bob only people with write access/);
   });
 
+  test('an approval the reviewer merged ahead of: the state is checked again before the push; nothing pushed, a reply says what to do', async () => {
+    const head = await tip();
+    const before = await branchManifest();
+    expect(Object.values(before.images).some((e) => e.review.status === 'pending')).toBe(true);
+    const comments = github.issueComments.length;
+    // The first GET (the run's start) sees it open; the second (right before the push) sees it merged.
+    const proxy = await startMergingProxy(2);
+    try {
+      const run = await review('pull_request_review', await reviewEvent('approved', 'alice', 651), {
+        GITHUB_API_URL: proxy.url,
+      });
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(proxy.gets).toBe(2);
+      expect(run.stdout).toContain(
+        '::warning title=Not recorded::The approval was not recorded: #1 is merged.',
+      );
+    } finally {
+      await proxy.close();
+      reopen();
+    }
+    expect(await tip()).toBe(head);
+    expect(await branchManifest()).toEqual(before);
+    expect(github.issueComments).toHaveLength(comments + 1);
+    const body = github.issueComments.at(-1)?.body ?? '';
+    expect(body).toMatch(
+      /^@alice your approval was not recorded: #1 was merged before lineup could push it to the branch, so nothing was pushed\./,
+    );
+    expect(body).toContain('stay `pending` on the default branch');
+    expect(body).toContain("approve first and merge only after lineup's reply");
+  });
+
+  test('a regeneration the reviewer merged ahead of: generated, but not pushed; the reply says so', async () => {
+    const head = await tip();
+    const requests = gemini.requests.length;
+    const proxy = await startMergingProxy(2);
+    try {
+      const run = await review('issue_comment', commentEvent('alice', '/regenerate suspect-1 a red scarf'), {
+        GITHUB_API_URL: proxy.url,
+      });
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(proxy.gets).toBe(2);
+    } finally {
+      await proxy.close();
+      reopen();
+    }
+    expect(gemini.requests.length - requests).toBe(1);
+    expect(await tip()).toBe(head);
+    const body = github.issueComments.at(-1)?.body ?? '';
+    expect(body).toMatch(
+      /^@alice the regeneration was not recorded: #1 was merged before lineup could push it/,
+    );
+    expect(body).toContain('*Generate images* workflow');
+  });
+
+  test('a PR closed before the run starts: a writer is told to reopen it, nothing is generated or pushed', async () => {
+    const head = await tip();
+    const requests = gemini.requests.length;
+    const pull = github.pulls.find((p) => p.number === prNumber);
+    if (pull) pull.state = 'closed';
+    try {
+      const approval = await review('pull_request_review', await reviewEvent('approved', 'alice', 661));
+      expect(approval.code, approval.stdout + approval.stderr).toBe(0);
+      expect(github.issueComments.at(-1)?.body).toBe(
+        '@alice your approval was not recorded: #1 was closed before lineup could push it to the branch, so nothing was pushed. Reopen the pull request and approve it again.',
+      );
+      const regen = await review('issue_comment', commentEvent('alice', '/regenerate suspect-1 anything'));
+      expect(regen.code).toBe(0);
+      expect(github.issueComments.at(-1)?.body).toContain(
+        'Reopen the pull request and repeat the `/regenerate` command.',
+      );
+      // A reader is refused as on an open PR, not told about the PR's state.
+      await review('issue_comment', commentEvent('bob', '/regenerate suspect-1 anything'));
+      expect(github.issueComments.at(-1)?.body).toMatch(/^@bob only people with write access/);
+    } finally {
+      reopen();
+    }
+    expect(gemini.requests.length).toBe(requests);
+    expect(await tip()).toBe(head);
+  });
+
+  test('a regeneration claims a batch id scoped to the run and the PR, so two PRs on one day never share one', async () => {
+    const scope = 'review-987654321-2-pr1';
+    const n = 10_000 + (createHash('sha256').update(scope).digest().readUInt32BE(0) % 90_000);
+    const run = await review('issue_comment', commentEvent('alice', '/regenerate scene warmer light'), {
+      GITHUB_RUN_ID: '987654321',
+      GITHUB_RUN_ATTEMPT: '2',
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const batchId = run.outputs['batch-id'] ?? '';
+    expect(batchId).toMatch(new RegExp(`^batch-\\d{4}-\\d{2}-\\d{2}-${n}$`));
+    expect((await remote.log(BRANCH))[0]).toContain(`(${batchId})`);
+    expect(JSON.parse(await remote.show(BRANCH, `reports/progress/${batchId}.json`))).toMatchObject({
+      batchId,
+    });
+  });
+
   test('approve: every image of the PR approved in the manifest (by, at, PR number), committed to the branch', async () => {
     const run = await review('pull_request_review', await reviewEvent('approved', 'alice', 701));
     expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -226,6 +390,10 @@ describe('review-images, run as a runner runs it', () => {
       });
     }
     expect((await remote.log(BRANCH))[0]).toBe(`lineup: 4 image(s) approved by @alice in #${prNumber}`);
+    // The reply is what tells the reviewer that merging is now safe.
+    expect(github.issueComments.at(-1)?.body).toBe(
+      `@alice approved 4 image(s); recorded at ${(await tip()).slice(0, 12)}. The approval is on the branch: this pull request can be merged now.`,
+    );
     expect(github.pulls[0]?.body).toContain('✅ approved');
     expect(github.pulls[0]?.body).not.toContain('⏳ pending');
     // Approving again is a no-op, not a second commit.

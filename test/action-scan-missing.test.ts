@@ -25,6 +25,8 @@ test('scan-all: the matrix lists every case with work, the export is a batch fil
     'case-2025-01-21',
   ]);
   expect(run.outputs['missing-count']).toBe('13');
+  expect(run.outputs['deferred-cases']).toBe('0');
+  expect(run.stdout).not.toContain('Matrix capped');
   expect(run.outputs['report-path']).toBe('reports/missing-images.json');
   const exported = batchFileSchema.parse(
     JSON.parse(await readFile(join(cwd, 'reports/missing-images.json'), 'utf8')),
@@ -32,6 +34,40 @@ test('scan-all: the matrix lists every case with work, the export is a batch fil
   expect(exported.images).toHaveLength(13);
   expect(exported.images[0]).toEqual({ type: 'suspect', caseId: 'case-2025-01-19', suspectId: 'suspect-1' });
   expect(run.summary).toContain('13 image(s) to generate in 3 case(s)');
+});
+
+test('max-cases caps the matrix; the rest is left for the next run, and the log and summary say so', async () => {
+  const cwd = await checkout(remote);
+  const run = await runAction('scan-missing', {
+    cwd,
+    inputs: { 'scan-all': 'true', 'max-cases': '2' },
+    env: {},
+  });
+  expect(run.code, run.stdout + run.stderr).toBe(0);
+  expect(JSON.parse(run.outputs.matrix ?? '')).toEqual(['case-2025-01-19', 'case-2025-01-20']);
+  expect(run.outputs['deferred-cases']).toBe('1');
+  // missing-count is all the work found, the deferred case's images included; so is the export.
+  expect(run.outputs['missing-count']).toBe('13');
+  const exported = batchFileSchema.parse(
+    JSON.parse(await readFile(join(cwd, 'reports/missing-images.json'), 'utf8')),
+  );
+  expect(exported.images).toHaveLength(13);
+  const note =
+    'The matrix holds the first 2 of 3 cases (max-cases 2); 1 case(s) (case-2025-01-21 to case-2025-01-21) are left for the next run.';
+  expect(run.stdout).toContain(`::warning title=Matrix capped::${note}`);
+  expect(run.summary).toContain(note);
+});
+
+test.each(['0', '257', '2.5', 'many'])('max-cases %s is bad input', async (value) => {
+  const cwd = await checkout(remote);
+  const run = await runAction('scan-missing', {
+    cwd,
+    inputs: { 'scan-all': 'true', 'max-cases': value },
+    env: {},
+  });
+  expect(run.code).toBe(1);
+  expect(run.stdout).toContain('::error::max-cases: ');
+  expect(run.outputs.matrix).toBeUndefined();
 });
 
 test('one case, and an unreadable case among many is a warning rather than a failure', async () => {

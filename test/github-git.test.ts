@@ -194,6 +194,83 @@ describe('commitAndPush', () => {
     expect(await remote.show(BRANCH, `${IMAGES}/manifest.json`)).toBe('{"a":2}');
   });
 
+  test('fresh: starts the branch over from HEAD, dropping what only the old branch had', async () => {
+    await put(remote.clone, `${IMAGES}/suspect-1.png`, 'rejected');
+    const old = await commitAndPush({ cwd: remote.clone, branch: BRANCH, paths: [IMAGES], message: 'old' });
+
+    // main moved on meanwhile; the next run starts from it.
+    const fresh = await remote.makeClone();
+    await put(fresh, 'main-change.txt', 'on main');
+    await git(fresh, ['add', 'main-change.txt']);
+    await git(fresh, ['commit', '-q', '-m', 'main moved']);
+    await git(fresh, ['push', '-q', 'origin', 'main']);
+    await put(fresh, `${IMAGES}/suspect-2.png`, 'new');
+    const result = await commitAndPush({
+      cwd: fresh,
+      branch: BRANCH,
+      paths: [IMAGES],
+      message: 'new',
+      fresh: true,
+      expectedTip: old.sha,
+    });
+
+    expect(result.changed).toBe(true);
+    expect(await remote.log(BRANCH)).toEqual(['new', 'main moved', 'initial']);
+    expect(await remote.filesAt(BRANCH)).toEqual(['README.md', `${IMAGES}/suspect-2.png`, 'main-change.txt']);
+    expect(await git(remote.bare, ['rev-parse', BRANCH])).toBe(result.sha);
+  });
+
+  test('fresh with nothing new leaves the old branch alone', async () => {
+    await put(remote.clone, `${IMAGES}/suspect-1.png`, 'old');
+    const old = await commitAndPush({ cwd: remote.clone, branch: BRANCH, paths: [IMAGES], message: 'old' });
+    const fresh = await remote.makeClone();
+    const result = await commitAndPush({
+      cwd: fresh,
+      branch: BRANCH,
+      paths: [IMAGES],
+      message: 'nothing',
+      fresh: true,
+      expectedTip: old.sha,
+    });
+    expect(result).toEqual({ sha: await git(fresh, ['rev-parse', 'HEAD']), changed: false, attempts: 0 });
+    expect(await git(remote.bare, ['rev-parse', BRANCH])).toBe(old.sha);
+  });
+
+  test('fresh never overwrites a branch that moved: not since it was judged stale, not during the push', async () => {
+    await put(remote.clone, `${IMAGES}/suspect-1.png`, 'old');
+    const old = await commitAndPush({ cwd: remote.clone, branch: BRANCH, paths: [IMAGES], message: 'old' });
+
+    const other = await remote.makeClone();
+    await git(other, ['checkout', '-q', BRANCH]);
+    await put(other, `${IMAGES}/scene.png`, 'scene by another job');
+    await git(other, ['add', '.']);
+    await git(other, ['commit', '-q', '-m', 'concurrent']);
+    await git(other, ['push', '-q', 'origin', BRANCH]);
+    const moved = await git(remote.bare, ['rev-parse', BRANCH]);
+
+    // The caller judged the old tip stale; the branch is elsewhere now.
+    const fresh = await remote.makeClone();
+    await put(fresh, `${IMAGES}/suspect-2.png`, 'new');
+    await expect(
+      commitAndPush({
+        cwd: fresh,
+        branch: BRANCH,
+        paths: [IMAGES],
+        message: 'new',
+        fresh: true,
+        expectedTip: old.sha,
+      }),
+    ).rejects.toThrow(/moved .*not starting it over/);
+    expect(await git(remote.bare, ['rev-parse', BRANCH])).toBe(moved);
+
+    // Someone pushes between the fetch and the push: the lease refuses, nothing is replaced.
+    await git(other, ['commit', '-q', '--allow-empty', '-m', 'racing']);
+    await raceOnNextFetch(fresh, other, BRANCH);
+    const run = commitAndPush({ cwd: fresh, branch: BRANCH, paths: [IMAGES], message: 'new', fresh: true });
+    await expect(run).rejects.toThrow(/rejected: the branch moved while it was being started over/);
+    expect(await remote.log(BRANCH)).toEqual(['racing', 'concurrent', 'old', 'initial']);
+  });
+
   test('refuses paths outside the repository and bad branch names', async () => {
     await expect(
       commitAndPush({ cwd: remote.clone, branch: BRANCH, paths: ['../escape'], message: 'x' }),

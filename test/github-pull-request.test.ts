@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import {
   clampBody,
   commentOnIssue,
@@ -92,6 +92,48 @@ describe('upsertPullRequest', () => {
     expect(pr).toEqual({ number: raced, url: expect.stringContaining(`/pull/${raced}`), created: false });
     expect(gh.pulls).toHaveLength(1);
     expect(gh.pulls[0]).toMatchObject({ title: 'mine', labels: ['images'] });
+  });
+
+  test('labels that cannot be added are a warning in the result: the PR stands, nothing throws', async () => {
+    gh.failNext('POST', /\/issues\/\d+\/labels$/, 403, 'Resource not accessible by integration');
+    const warnings: string[] = [];
+    const pr = await upsertPullRequest({
+      ...base(),
+      title: 't',
+      body: 'b',
+      labels: ['lineup', 'images'],
+      onLabelWarning: (m) => warnings.push(m),
+    });
+    expect(pr).toMatchObject({ number: 1, created: true });
+    expect(pr.labelWarning).toMatch(
+      /^Labels lineup, images were not added to #1 \(HTTP 403: Resource not accessible/,
+    );
+    expect(pr.labelWarning).toContain('issues: write');
+    expect(warnings).toEqual([pr.labelWarning]);
+    expect(gh.pulls).toEqual([expect.objectContaining({ number: 1, state: 'open', labels: [] })]);
+
+    // The next run updates the same PR, and labels it once labelling works again.
+    const again = await upsertPullRequest({ ...base(), title: 't2', body: 'b2', labels: ['lineup'] });
+    expect(again).toEqual({ number: 1, url: pr.url, created: false });
+    expect(gh.pulls[0]?.labels).toEqual(['lineup']);
+  });
+
+  test('without onLabelWarning, a label failure is a workflow warning (a caller need not read the result)', async () => {
+    gh.failNext('POST', /\/labels$/, 422, 'Validation Failed');
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const pr = await upsertPullRequest({ ...base(), title: 't', body: 'b', labels: ['images'] });
+      expect(pr.labelWarning).toContain('HTTP 422: Validation Failed');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join('')).toMatch(
+      /^::warning title=Pull request labels::Labels images were not added to #1/m,
+    );
   });
 
   test('bodies over GitHub’s limit are cut with a note', async () => {

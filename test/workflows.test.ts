@@ -177,6 +177,52 @@ test('image-review: reviews and /regenerate comments only', () => {
   expect(Object.keys(step.with as Yaml).sort()).toEqual(['event-path', 'gemini-api-key', 'github-token']);
 });
 
+test('artifact names differ across re-run attempts (an attempt cannot upload a name the run already has)', () => {
+  const named: string[] = [];
+  for (const file of workflowFiles) {
+    for (const [name, job] of jobs(load(join(WORKFLOWS, file)))) {
+      for (const step of steps(job)) {
+        const artifact = (step.with as Yaml | undefined)?.['artifact-name'];
+        if (artifact === undefined) continue;
+        named.push(`${file} ${name}`);
+        expect(String(artifact), `${file} job ${name}`).toMatch(/^lineup-report-/);
+        expect(String(artifact).endsWith(`-${ex('github.run_attempt')}`), `${file} job ${name}`).toBe(true);
+      }
+    }
+  }
+  expect(named).toEqual(['generate-images.yml generate', 'nightly.yml generate', 'weekly-cases.yml prepare']);
+});
+
+test('image-review: only owners, members and collaborators start a run with the secrets; the action still decides', () => {
+  const doc = load(join(WORKFLOWS, 'image-review.yml'));
+  const gate = String(((doc.jobs as Record<string, Yaml>).gate as Yaml).if);
+  const trusted = `contains(fromJSON('["OWNER", "MEMBER", "COLLABORATOR"]'), github.event.%s.author_association)`;
+  // One filter in each branch of the condition: the review's author and the comment's author.
+  const [reviews = '', comments = ''] = gate.split(/\)\s*\|\|\s*\(/);
+  expect(reviews).toContain("github.event_name == 'pull_request_review'");
+  expect(reviews).toContain(trusted.replace('%s', 'review'));
+  expect(comments).toContain("github.event_name == 'issue_comment'");
+  expect(comments).toContain(trusted.replace('%s', 'comment'));
+  // The pre-filter is no substitute for the permission check: the action is still what runs.
+  const review = (doc.jobs as Record<string, Yaml>).review as Yaml;
+  expect(steps(review).some((s) => s.uses === './actions/review-images')).toBe(true);
+});
+
+test('image-review: a merged or closed image PR still reaches the action (it replies), from the default branch', () => {
+  const doc = load(join(WORKFLOWS, 'image-review.yml'));
+  const { gate, review } = doc.jobs as Record<string, Yaml>;
+  expect((gate as Yaml).outputs).toMatchObject({ open: ex('steps.pr.outputs.open') });
+  const script = String(steps(gate as Yaml)[0]?.run);
+  expect(script).not.toContain('[ "$state" != "OPEN" ]');
+  expect(script).toContain('echo "open=false"');
+  const checkout = steps(review as Yaml).find((s) => String(s.uses).startsWith('actions/checkout@')) as Yaml;
+  expect((checkout.with as Yaml).ref).toBe(
+    ex(
+      "needs.gate.outputs.open == 'true' && needs.gate.outputs.head-ref || github.event.repository.default_branch",
+    ),
+  );
+});
+
 test('local action metadata has no expression inside run: either', () => {
   for (const file of actionFiles) {
     for (const b of runBlocks(load(file))) expect(b.script, `${file} ${b.where}`).not.toContain('$' + '{{');

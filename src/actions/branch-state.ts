@@ -1,5 +1,6 @@
 import { sep } from 'node:path';
 import { GitError, gitContext, type RunResult, run as runGit, scrub } from '../github/git.ts';
+import type { Octokit } from '../github/pull-request.ts';
 
 /** git in `cwd` with the hygiene of src/github/git.ts: no shell, the token only in an env-config header. */
 function run(cwd: string, args: string[], token?: string): Promise<RunResult> {
@@ -79,23 +80,94 @@ export async function fileAtCommit(
 }
 
 /**
+ * What a run does with an `images/…` branch it is about to write:
+ * - `absent`: no such branch; the commit goes on HEAD.
+ * - `continue`: the branch is work in progress (an open pull request, or commits no closed pull
+ *   request ever carried, e.g. a batch-mode batch submitted but not collected yet): the run
+ *   continues from it and commits on top of it.
+ * - `fresh`: everything on the branch went into a pull request that was merged or closed and none
+ *   is open: its images are either on the base branch already or were turned down, so the run
+ *   starts the branch over from HEAD (the base branch's case data) and opens a new pull request.
+ */
+export type BranchPlan =
+  | { kind: 'absent' }
+  | { kind: 'continue'; tip: string; pullRequest: number | undefined }
+  | { kind: 'fresh'; tip: string; pullRequest: number; merged: boolean };
+
+export interface PlanBranchOptions {
+  cwd: string;
+  branch: string;
+  token: string | undefined;
+  octokit: Octokit;
+  owner: string;
+  repo: string;
+  remote?: string;
+}
+
+/** Decides (see BranchPlan) from the remote branch's tip and the pull requests GitHub has for it. */
+export async function planBranch(o: PlanBranchOptions): Promise<BranchPlan> {
+  const tip = await fetchBranch(o.cwd, o.branch, o.token, o.remote);
+  if (!tip) return { kind: 'absent' };
+  const { data } = await o.octokit.rest.pulls.list({
+    owner: o.owner,
+    repo: o.repo,
+    state: 'all',
+    head: `${o.owner}:${o.branch}`,
+    per_page: 100,
+  });
+  // The head filter is a search on GitHub's side; check the ref too so a fork's same-named branch never counts.
+  const own = data.filter(
+    (pr) =>
+      pr.head.ref === o.branch &&
+      (pr.head.repo?.full_name ?? `${o.owner}/${o.repo}`) === `${o.owner}/${o.repo}`,
+  );
+  const open = own.find((pr) => pr.state === 'open');
+  if (open) return { kind: 'continue', tip, pullRequest: open.number };
+  for (const pr of own) {
+    if (await carried(o.cwd, pr.head.sha, tip)) {
+      return { kind: 'fresh', tip, pullRequest: pr.number, merged: Boolean(pr.merged_at) };
+    }
+  }
+  return { kind: 'continue', tip, pullRequest: undefined };
+}
+
+/**
+ * Whether the branch at `tip` still holds a closed pull request's commits: it is that PR's head,
+ * or grows from it. A branch started over since (from the base branch, which holds the PR's head
+ * itself when it was merged with a merge commit) does not.
+ */
+async function carried(cwd: string, prHead: string | undefined, tip: string): Promise<boolean> {
+  if (!prHead || !/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/i.test(prHead)) return false;
+  if (prHead === tip) return true;
+  // An unknown commit (exit 128) is not an ancestor: only the exact tip counts then.
+  const ancestor = async (of: string) =>
+    (await run(cwd, ['merge-base', '--is-ancestor', prHead, of])).code === 0;
+  return (await ancestor(tip)) && !(await ancestor('HEAD'));
+}
+
+/**
  * The branch a pull request should target: the branch the workflow runs on (the default branch for
- * schedules), else the checkout's branch, else the repository's default from the event, else main.
+ * schedules) unless that is an `images/…` branch itself, else the repository's default branch from
+ * the event, else the checkout's branch (again never an `images/…` one), else main.
  */
 export async function baseBranch(cwd: string, payload: Record<string, unknown> | undefined): Promise<string> {
   const ref = process.env.GITHUB_REF ?? '';
-  if (ref.startsWith('refs/heads/')) return ref.slice('refs/heads/'.length);
-  const head = await run(cwd, ['symbolic-ref', '-q', '--short', 'HEAD']);
-  if (head.code === 0 && head.stdout.trim() && !head.stdout.trim().startsWith('images/'))
-    return head.stdout.trim();
+  if (ref.startsWith('refs/heads/')) {
+    const name = ref.slice('refs/heads/'.length);
+    if (name && !name.startsWith('images/')) return name;
+  }
   const repo = payload?.repository;
   if (
     repo &&
     typeof repo === 'object' &&
     'default_branch' in repo &&
-    typeof repo.default_branch === 'string'
+    typeof repo.default_branch === 'string' &&
+    repo.default_branch
   ) {
     return repo.default_branch;
   }
+  const head = await run(cwd, ['symbolic-ref', '-q', '--short', 'HEAD']);
+  if (head.code === 0 && head.stdout.trim() && !head.stdout.trim().startsWith('images/'))
+    return head.stdout.trim();
   return 'main';
 }

@@ -29,6 +29,17 @@ export interface CommitAndPushOptions {
   token?: string;
   /** How many times to push, rebasing onto the moved branch in between. */
   maxAttempts?: number;
+  /**
+   * Start the branch over: the commit is built on HEAD instead of the remote branch, and replaces
+   * the branch with `--force-with-lease=<branch>:<its tip as fetched>`, never a blind force. When the
+   * branch moves in between, nothing is overwritten: the push fails with a GitError.
+   */
+  fresh?: boolean;
+  /**
+   * With `fresh`: the remote tip the caller judged stale (null: the caller saw no branch). When the
+   * branch is somewhere else by the time of the commit, nothing is pushed (GitError).
+   */
+  expectedTip?: string | null;
 }
 
 export interface CommitResult {
@@ -255,7 +266,8 @@ async function treeOf(ctx: GitContext, commit: string): Promise<string> {
  * adds on top of the last run) or the current HEAD when it does not; the caller's index and
  * working tree are never touched, so unrelated local changes cannot leak into the commit. When
  * the push is rejected because the branch moved, the commit is replayed onto the new tip with a
- * three-way merge and pushed again.
+ * three-way merge and pushed again. With `fresh`, the commit is built on HEAD and replaces the
+ * branch under a lease on the tip it had when fetched.
  */
 export async function commitAndPush(options: CommitAndPushOptions): Promise<CommitResult> {
   const remote = options.remote ?? 'origin';
@@ -273,20 +285,44 @@ export async function commitAndPush(options: CommitAndPushOptions): Promise<Comm
 
   try {
     const tip = await remoteTip(ctx, remote, options.branch);
-    const base = tip ?? (await git(ctx, ['rev-parse', '--verify', 'HEAD^{commit}'])).trim();
+    const fresh = options.fresh === true;
+    if (fresh && options.expectedTip !== undefined && tip !== options.expectedTip) {
+      throw new GitError(
+        `${remote} ${options.branch} moved (to ${tip ?? 'nothing'}) since it was found to be ${options.expectedTip ?? 'absent'}; not starting it over`,
+      );
+    }
+    const base = !fresh && tip ? tip : (await git(ctx, ['rev-parse', '--verify', 'HEAD^{commit}'])).trim();
     const tree = await treeWithPaths(ctx, base, paths, indexFile);
     if (tree === (await treeOf(ctx, base))) {
+      // Starting over with nothing new leaves the branch as it is: a branch equal to its base
+      // could not carry a pull request anyway.
       return { sha: base, changed: false, attempts: 0 };
     }
     let commit = await commitTree(ctx, tree, base, options.message, author);
+    // Starting over replaces the branch, but only the tip that was judged stale: an empty lease
+    // value means "the branch must not exist".
+    const lease = fresh ? [`--force-with-lease=refs/heads/${options.branch}:${tip ?? ''}`] : [];
 
     for (let attempt = 1; ; attempt++) {
-      const push = await run(ctx, ['push', '--porcelain', remote, `${commit}:refs/heads/${options.branch}`]);
+      const push = await run(ctx, [
+        'push',
+        '--porcelain',
+        ...lease,
+        remote,
+        `${commit}:refs/heads/${options.branch}`,
+      ]);
       if (push.code === 0) {
         await updateLocalBranch(ctx, options.branch, commit, remote);
         return { sha: commit, changed: true, attempts: attempt };
       }
       const output = `${push.stdout}\n${push.stderr}`;
+      if (fresh) {
+        // Someone pushed to the branch after it was fetched: their work is not ours to replace.
+        throw new GitError(
+          `git push to ${remote} ${options.branch} ${isRejection(output) ? 'was rejected: the branch moved while it was being started over' : 'failed'}: ${scrub(push.stderr.trim() || push.stdout.trim(), ctx.secrets)}`,
+          scrub(push.stderr, ctx.secrets),
+        );
+      }
       if (!isRejection(output) || attempt >= maxAttempts) {
         const why = isRejection(output) ? `still rejected after ${attempt} attempts` : 'failed';
         throw new GitError(

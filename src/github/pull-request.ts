@@ -1,3 +1,4 @@
+import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
 
 export type Octokit = ReturnType<typeof getOctokit>;
@@ -40,12 +41,19 @@ export interface UpsertPullRequestOptions {
   title: string;
   body: string;
   labels?: string[];
+  /**
+   * Told when the labels could not be added; the default is a workflow warning (`core.warning`),
+   * so a caller that never reads `labelWarning` still shows it.
+   */
+  onLabelWarning?: (message: string) => void;
 }
 
 export interface PullRequestRef {
   number: number;
   url: string;
   created: boolean;
+  /** Only when adding the labels failed: why. The PR itself was created or updated all the same. */
+  labelWarning?: string;
 }
 
 function status(error: unknown): number | undefined {
@@ -72,9 +80,19 @@ async function findOpen(
   );
 }
 
+function errorText(error: unknown): string {
+  const code = status(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return code === undefined ? message : `HTTP ${code}: ${message}`;
+}
+
 /**
  * Opens the pull request for `head`, or updates the open one, so reruns on a branch never
  * produce a second PR. Labels are added (never removed), so a human's labels survive.
+ *
+ * Labels are a nicety: adding them can fail where the PR did not (a label that does not exist yet
+ * is created on the fly, which needs `issues: write`). That failure never undoes or aborts the run
+ * that made the PR: it is returned as `labelWarning` and reported through `onLabelWarning`.
  */
 export async function upsertPullRequest(options: UpsertPullRequestOptions): Promise<PullRequestRef> {
   const { octokit, owner, repo } = options;
@@ -103,11 +121,21 @@ export async function upsertPullRequest(options: UpsertPullRequestOptions): Prom
       await octokit.rest.pulls.update({ owner, repo, pull_number: pr.number, title: options.title, body });
     }
   }
+  const ref: PullRequestRef = { number: pr.number, url: pr.html_url, created };
   const labels = [...new Set((options.labels ?? []).filter(Boolean))];
   if (labels.length > 0) {
-    await octokit.rest.issues.addLabels({ owner, repo, issue_number: pr.number, labels });
+    try {
+      await octokit.rest.issues.addLabels({ owner, repo, issue_number: pr.number, labels });
+    } catch (error) {
+      ref.labelWarning =
+        `Labels ${labels.join(', ')} were not added to #${pr.number} (${errorText(error)}). ` +
+        'Create them once in the repository (Issues → Labels), or give the job `issues: write` so they can be created on the fly.';
+      (options.onLabelWarning ?? ((m: string) => core.warning(m, { title: 'Pull request labels' })))(
+        ref.labelWarning,
+      );
+    }
   }
-  return { number: pr.number, url: pr.html_url, created };
+  return ref;
 }
 
 /** Posts a comment on a PR or issue (e.g. the reply to a refused `/regenerate`). */

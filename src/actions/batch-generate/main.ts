@@ -1,21 +1,23 @@
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import * as core from '@actions/core';
 import { readBatchFile } from '../../batch/batch-file.ts';
-import { collectSubmitted } from '../../batch/batch-mode/index.ts';
+import { collectSubmitted, isCollectable } from '../../batch/batch-mode/index.ts';
 import type { ImageType, PlanSource } from '../../batch/plan.ts';
 import { prepareRun } from '../../batch/prepare-run.ts';
+import { BATCH_ID_PATTERN, readProgress } from '../../batch/progress.ts';
 import type { BatchSummary } from '../../batch/types.ts';
 import { assertCaseId } from '../../cases/ids.ts';
 import { InputError } from '../../errors.ts';
 import { uploadReports } from '../../github/artifact.ts';
 import { buildPullRequestBody, buildSummaryMarkdown, formatUsd } from '../../github/gallery.ts';
 import { commitAndPush } from '../../github/git.ts';
-import { makeOctokit, upsertPullRequest } from '../../github/pull-request.ts';
+import { makeOctokit, type Octokit, upsertPullRequest } from '../../github/pull-request.ts';
 import { annotateFailures, writeJobSummary } from '../../github/summary.ts';
 import { createQualityCheck } from '../../quality/index.ts';
 import { writeBatchStats } from '../../stats/index.ts';
-import { baseBranch, fetchBranch, overlayFromCommit } from '../branch-state.ts';
+import { type BranchPlan, baseBranch, overlayFromCommit, planBranch } from '../branch-state.ts';
 import {
   casesOfBatch,
   galleryFailures,
@@ -101,6 +103,96 @@ function casePaths(caseIds: readonly string[]): string[] {
   return caseIds.flatMap((id) => [join('cases', id, 'images'), join('cases', id, 'case.json')]);
 }
 
+/**
+ * What a run brings over from a branch it continues: the cases' images (manifest included) and
+ * reports/progress (batch ids are numbered from the files present, and a rerun must not claim, and
+ * overwrite on the branch, an id the branch already used). A case.json only where the checkout has
+ * none (a case that exists only on the branch so far): the base branch owns the case data, so an
+ * edit made there is what the scan and the prompts see.
+ */
+function overlayPaths(root: string, caseIds: readonly string[]): string[] {
+  return [
+    ...caseIds.flatMap((id) => [
+      join('cases', id, 'images'),
+      ...(existsSync(join(root, 'cases', id, 'case.json')) ? [] : [join('cases', id, 'case.json')]),
+    ]),
+    join('reports', 'progress'),
+  ];
+}
+
+/** The branch a batch's images go to: `images/<case-id>` for one case, `images/<batch-id>` for several. */
+function branchOf(batchId: string, cases: readonly string[]): string {
+  return cases.length === 1 ? `images/${cases[0]}` : `images/${batchId}`;
+}
+
+/**
+ * The pull request's base; never the head branch itself (a run dispatched from an `images/…` ref
+ * whose repository default could not be read would otherwise target its own branch).
+ */
+async function pullRequestBase(root: string, head: string): Promise<string> {
+  const base = await baseBranch(root, await eventPayload());
+  if (base === head) {
+    throw new InputError(
+      `the pull request for ${head} would target ${base} itself; run the workflow from the default branch`,
+      { field: 'GITHUB_REF' },
+    );
+  }
+  return base;
+}
+
+/**
+ * The run's view of the `images/…` branches it writes: each branch is looked at once (see
+ * BranchPlan). A branch the run continues from is overlaid into the working tree before anything
+ * is planned or generated for it, so the run adds to what the branch already holds.
+ */
+class Branches {
+  private readonly plans = new Map<string, BranchPlan>();
+  /** Paths already brought over per branch: a second look only adds what the first did not cover. */
+  private readonly overlaid = new Map<string, Set<string>>();
+  private octokit: Octokit | undefined;
+
+  constructor(
+    private readonly root: string,
+    private readonly token: string | undefined,
+  ) {}
+
+  /** Decides the branch; with `overlay`, brings a continued branch's state into the working tree. */
+  async settle(branch: string, cases: readonly string[], overlay: boolean): Promise<BranchPlan> {
+    const plan = this.plans.get(branch) ?? (await this.decide(branch));
+    if (plan.kind === 'continue' && overlay) {
+      const done = this.overlaid.get(branch) ?? new Set<string>();
+      this.overlaid.set(branch, done);
+      const paths = overlayPaths(this.root, cases).filter((p) => !done.has(p));
+      for (const p of paths) done.add(p);
+      const brought = paths.length ? await overlayFromCommit(this.root, plan.tip, paths) : [];
+      if (brought.length)
+        core.info(`Continuing from ${branch} (${plan.tip.slice(0, 12)}): ${brought.join(', ')}`);
+    }
+    return plan;
+  }
+
+  private async decide(branch: string): Promise<BranchPlan> {
+    if (!this.token) throw new InputError('commit needs github-token', { field: 'github-token' });
+    this.octokit ??= makeOctokit(this.token);
+    const { owner, repo } = repository();
+    const plan = await planBranch({
+      cwd: this.root,
+      branch,
+      token: this.token,
+      octokit: this.octokit,
+      owner,
+      repo,
+    });
+    this.plans.set(branch, plan);
+    if (plan.kind === 'fresh') {
+      core.info(
+        `${branch}: pull request #${plan.pullRequest} was ${plan.merged ? 'merged' : 'closed'} and the branch still holds it (${plan.tip.slice(0, 12)}); starting the branch over from the checkout`,
+      );
+    }
+    return plan;
+  }
+}
+
 async function generate(i: Inputs): Promise<void> {
   const root = workspace();
   if (i.openPr && !i.commit) {
@@ -120,24 +212,31 @@ async function generate(i: Inputs): Promise<void> {
     keyName: 'gemini-api-key',
   });
   const { config, provider, batchClient } = setup;
-  let branchExisted = false;
-  let overlaid = false;
-  const continueFromBranch = async (branch: string, cases: string[]) => {
-    overlaid = true;
-    const tip = await fetchBranch(root, branch, i.githubToken);
-    if (!tip) return;
-    branchExisted = true;
-    // reports/progress too: batch ids are numbered from the files present, and a rerun must not
-    // claim (and overwrite on the branch) an id the branch already used.
-    const brought = await overlayFromCommit(root, tip, [...casePaths(cases), join('reports', 'progress')]);
-    if (brought.length) core.info(`Continuing from ${branch} (${tip.slice(0, 12)}): ${brought.join(', ')}`);
-  };
+  const branches = new Branches(root, i.githubToken);
+  // Resuming a batch over several cases from a checkout without its progress file: the file is on
+  // images/<batch-id> (a one-case batch's is on images/<case-id>, which a case-id run brings).
+  if (
+    i.commit &&
+    i.resume &&
+    BATCH_ID_PATTERN.test(i.resume) &&
+    !existsSync(join(root, progressPath(i.resume)))
+  ) {
+    await branches.settle(`images/${i.resume}`, [], true);
+  }
   // Before the scan looks at the case (case-id with fix): what the branch already holds counts.
-  if (i.commit && i.caseId) await continueFromBranch(`images/${assertCaseId(i.caseId)}`, [i.caseId]);
+  if (i.commit && i.caseId) await branches.settle(`images/${assertCaseId(i.caseId)}`, [i.caseId], true);
   // Batch mode (nightly): first collect what earlier runs submitted, so the plan below sees those images.
   let collectedCount = 0;
   const waiting: string[] = [];
   if (i.mode === 'batch' && batchClient && !i.resume && !i.estimateOnly) {
+    // A batch over several cases lives on images/<batch-id>: continue from that branch before the
+    // collected images are written, so they land on top of what it already holds.
+    if (i.commit) {
+      for (const batchId of await collectableBatches(root)) {
+        const batchCases = await casesOfBatch(root, batchId);
+        await branches.settle(branchOf(batchId, batchCases), batchCases, true);
+      }
+    }
     const collected = await collectSubmitted(root, {
       config,
       provider,
@@ -157,7 +256,7 @@ async function generate(i: Inputs): Promise<void> {
       await finish(root, { ...i, artifactName }, done, {
         cases: doneCases,
         branch: undefined,
-        branchExisted,
+        branches,
       });
       collectedCount += 1;
     }
@@ -175,9 +274,12 @@ async function generate(i: Inputs): Promise<void> {
   }
 
   const cases = await plannedCases(root, run.source, i.resume);
-  // One case: its branch is known now, and a rerun continues from what that branch already holds.
-  const branch = cases.length === 1 ? `images/${cases[0]}` : undefined;
-  if (i.commit && branch && !overlaid) await continueFromBranch(branch, cases);
+  // One case, or a resumed batch: its branch is known now, and the run continues from what that
+  // branch already holds (when it is work in progress, see BranchPlan).
+  const branch = cases.length === 1 ? `images/${cases[0]}` : i.resume ? `images/${i.resume}` : undefined;
+  if (i.commit && branch) await branches.settle(branch, cases, true);
+  // Refuse before anything is generated when the pull request could not be opened.
+  if (i.openPr && branch) await pullRequestBase(root, branch);
 
   let grouped = false;
   const result = await run
@@ -185,7 +287,8 @@ async function generate(i: Inputs): Promise<void> {
       events: logEvents(),
       ...(process.env.GITHUB_RUN_ID
         ? {
-            batchIdScope: `${process.env.GITHUB_RUN_ID}-${process.env.GITHUB_RUN_ATTEMPT ?? 1}-${i.caseId ?? i.batchFile ?? 'scan'}`,
+            // Not the run attempt: re-running a failed attempt continues the same batch id and branch.
+            batchIdScope: `${process.env.GITHUB_RUN_ID}-${i.caseId ?? i.batchFile ?? 'scan'}`,
           }
         : {}),
       onBatchId: (batchId) => {
@@ -216,17 +319,39 @@ async function generate(i: Inputs): Promise<void> {
     );
     return;
   }
-  await finish(root, i, result, { cases, branch, branchExisted });
+  await finish(root, i, result, { cases, branch, branches });
+}
+
+/** Batch-mode batches in the working tree that are waiting to be collected. */
+async function collectableBatches(root: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = (await readdir(join(root, 'reports', 'progress'))).filter(
+      (n) => n.endsWith('.json') && !n.startsWith('.'),
+    );
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const name of names.sort()) {
+    try {
+      const progress = await readProgress(root, name.slice(0, -'.json'.length));
+      if (isCollectable(progress)) out.push(progress.batchId);
+    } catch {
+      // collectSubmitted reports a broken file itself.
+    }
+  }
+  return out;
 }
 
 async function finish(
   root: string,
   i: Inputs,
   result: BatchSummary,
-  state: { cases: string[]; branch: string | undefined; branchExisted: boolean },
+  state: { cases: string[]; branch: string | undefined; branches: Branches },
 ): Promise<void> {
   const cases = state.cases.length ? state.cases : await casesOfBatch(root, result.batchId);
-  const branch = state.branch ?? (cases.length === 1 ? `images/${cases[0]}` : `images/${result.batchId}`);
+  const branch = state.branch ?? branchOf(result.batchId, cases);
   const reportPath = relative(root, result.errorReportFile);
   setOutputs({
     'batch-id': result.batchId,
@@ -245,31 +370,36 @@ async function finish(
   const { owner, repo } = repository();
   let sha: string | undefined;
   let pullRequestUrl = '';
+  const base = i.openPr ? await pullRequestBase(root, branch) : undefined;
   if (i.commit) {
+    // A branch first seen here (a new batch over several cases) is not overlaid: its images are made.
+    const plan = await state.branches.settle(branch, cases, false);
     const commit = await commitAndPush({
       cwd: root,
       branch,
       paths: [...casePaths(cases), progressPath(result.batchId)],
       message: `lineup: images for ${cases.length === 1 ? cases[0] : `${cases.length} cases`} (${result.batchId})`,
       ...(i.githubToken ? { token: i.githubToken } : {}),
+      // A branch whose pull request was merged or closed starts over from the checkout.
+      ...(plan.kind === 'fresh' ? { fresh: true, expectedTip: plan.tip } : {}),
     });
     sha = commit.sha;
     core.setOutput('branch', branch);
     core.info(
       commit.changed ? `Pushed ${sha.slice(0, 12)} to ${branch}` : `Nothing new to commit on ${branch}`,
     );
-    if (!commit.changed && !state.branchExisted) sha = undefined;
+    if (!commit.changed && plan.kind !== 'continue') sha = undefined;
   }
 
   const images = await galleryForCases(root, cases, { generated: result.generated });
   const failures = galleryFailures(result);
-  if (i.openPr && sha && i.githubToken && images.length > 0) {
+  if (i.openPr && base && sha && i.githubToken && images.length > 0) {
     const pr = await upsertPullRequest({
       octokit: makeOctokit(i.githubToken),
       owner,
       repo,
       head: branch,
-      base: await baseBranch(root, await eventPayload()),
+      base,
       title:
         cases.length === 1
           ? `Images for ${cases[0]}`

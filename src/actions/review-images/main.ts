@@ -108,6 +108,50 @@ async function reply(ctx: Pick<Ctx, 'octokit' | 'owner' | 'repo' | 'pr'>, body: 
   await commentOnIssue(ctx.octokit, { owner: ctx.owner, repo: ctx.repo, number: ctx.pr }, body);
 }
 
+type Recording = 'approval' | 'regeneration';
+
+/**
+ * Replies that `what` was not recorded because the PR was merged or closed before lineup pushed
+ * it, and what to do instead. Pushing anyway would land on a branch main no longer follows: a
+ * merged PR keeps `pending` on main whatever the branch says afterwards.
+ */
+async function notRecorded(
+  ctx: Pick<Ctx, 'octokit' | 'owner' | 'repo' | 'pr'>,
+  actor: string,
+  what: Recording,
+  pull: { merged?: boolean | null; merged_at?: string | null },
+): Promise<void> {
+  const merged = pull.merged === true || Boolean(pull.merged_at);
+  const noun = what === 'approval' ? 'your approval was' : 'the regeneration was';
+  const headline = `@${actor} ${noun} not recorded: #${ctx.pr} was ${merged ? 'merged' : 'closed'} before lineup could push it to the branch, so nothing was pushed.`;
+  const advice = !merged
+    ? `Reopen the pull request and ${what === 'approval' ? 'approve it again' : 'repeat the `/regenerate` command'}.`
+    : what === 'approval'
+      ? "Its images stay `pending` on the default branch, where the nightly scan (or `npx tsx scripts/regenerate-missing-images.ts --scan-all`) lists them as awaiting review. Next time, approve first and merge only after lineup's reply that the approval is recorded."
+      : "The default branch keeps the images as merged. To replace one now, run the *Generate images* workflow for the case with `force` (it opens a new pull request); next time, wait for lineup's reply before merging.";
+  core.warning(`The ${what} was not recorded: #${ctx.pr} is ${merged ? 'merged' : 'closed'}.`, {
+    title: 'Not recorded',
+  });
+  await reply(ctx, `${headline} ${advice}`);
+}
+
+/**
+ * Asks GitHub for the PR's state right before a push: approving or regenerating takes from
+ * seconds to minutes after the first check, and a PR merged meanwhile must not get a push that
+ * main never sees. False (after replying) when the PR is no longer open.
+ */
+async function stillOpen(ctx: Ctx, actor: string, what: Recording): Promise<boolean> {
+  const { data } = await ctx.octokit.rest.pulls.get({
+    owner: ctx.owner,
+    repo: ctx.repo,
+    pull_number: ctx.pr,
+  });
+  if (data.state === 'open') return true;
+  core.info(`#${ctx.pr} is ${data.state} now; the ${what} is not pushed.`);
+  await notRecorded(ctx, actor, what, data);
+  return false;
+}
+
 async function updateBody(ctx: Ctx, sha: string, extra: { batchId?: string; summary?: BatchSummary } = {}) {
   const images = await galleryForCases(ctx.root, ctx.cases, {
     pullRequest: ctx.pr,
@@ -196,6 +240,7 @@ async function approve(ctx: Ctx, actor: string, at: string, reviewed: string | n
     } else core.info('Every image of this pull request is already approved.');
     return;
   }
+  if (!(await stillOpen(ctx, actor, 'approval'))) return;
   const commit = await commitAndPush({
     cwd: ctx.root,
     branch: ctx.branch,
@@ -205,10 +250,13 @@ async function approve(ctx: Ctx, actor: string, at: string, reviewed: string | n
   });
   core.info(`Approved ${count} image(s) by @${actor}; pushed ${commit.sha.slice(0, 12)} to ${ctx.branch}`);
   await updateBody(ctx, commit.sha);
-  if (changed.length) {
-    core.info(`Left pending (changed after the review): ${changed.join(', ')}`);
-    await reply(ctx, `@${actor} approved ${count} image(s). ${pendingNote}`);
-  }
+  if (changed.length) core.info(`Left pending (changed after the review): ${changed.join(', ')}`);
+  // The reply is the signal that merging is now safe: the approval is on the branch.
+  await reply(
+    ctx,
+    `@${actor} approved ${count} image(s); recorded at ${commit.sha.slice(0, 12)}. ` +
+      (pendingNote || 'The approval is on the branch: this pull request can be merged now.'),
+  );
 }
 
 /** The images to regenerate, checked against the PR's cases so a comment can never reach outside them. */
@@ -274,6 +322,8 @@ async function regenerate(
     provider,
     source: { kind: 'images', images },
     force: true,
+    // Two PRs regenerated on one day must not both claim batch-<day>-001 (each commits its progress file).
+    batchIdScope: `review-${process.env.GITHUB_RUN_ID || 'local'}-${process.env.GITHUB_RUN_ATTEMPT || '1'}-pr${ctx.pr}`,
     events: logEvents(),
     check: createQualityCheck(ctx.root),
     onBatchId: (batchId) => {
@@ -298,6 +348,7 @@ async function regenerate(
         entry.review = { ...entry.review, feedback: feedbackOf.get(`${g.caseId}/${g.imageId}`) ?? null };
     });
   }
+  if (!(await stillOpen(ctx, actor, 'regeneration'))) return;
   const touched = [...new Set(images.map((i) => i.caseId))];
   const commit = await commitAndPush({
     cwd: ctx.root,
@@ -345,20 +396,23 @@ async function review(apiKey: string | undefined, token: string): Promise<void> 
   const octokit = makeOctokit(token);
   const { data: pull } = await octokit.rest.pulls.get({ owner, repo, pull_number: request.pr });
   const branch = pull.head.ref;
-  if (
-    pull.state !== 'open' ||
-    !branch.startsWith('images/') ||
-    pull.head.repo?.full_name !== `${owner}/${repo}`
-  ) {
-    core.info(`#${request.pr} is not an open lineup image pull request of ${owner}/${repo}; nothing to do.`);
+  if (!branch.startsWith('images/') || pull.head.repo?.full_name !== `${owner}/${repo}`) {
+    core.info(`#${request.pr} is not a lineup image pull request of ${owner}/${repo}; nothing to do.`);
     return;
   }
+  const target = { octokit, owner, repo, pr: request.pr };
   if (!(await canWrite(octokit, owner, repo, request.actor))) {
     core.info(`@${request.actor} has no write permission; the request is refused.`);
     await reply(
-      { octokit, owner, repo, pr: request.pr },
+      target,
       `@${request.actor} only people with write access to this repository can approve or regenerate images here; nothing was changed.`,
     );
+    return;
+  }
+  // Approved and merged at once: the run starts after the merge. Say so rather than stay silent.
+  if (pull.state !== 'open') {
+    core.info(`#${request.pr} is ${pull.state}; nothing is pushed.`);
+    await notRecorded(target, request.actor, request.kind === 'approve' ? 'approval' : 'regeneration', pull);
     return;
   }
 

@@ -11,6 +11,24 @@ import { booleanInput, failureMessage, optionalInput, workspace } from '../input
 /** Where the export goes unless `export-path` says otherwise; under reports/, which is never committed by a scan. */
 export const DEFAULT_EXPORT = join('reports', 'missing-images.json');
 
+/** Cases in the `matrix` output unless `max-cases` says otherwise; the rest wait for the next run. */
+export const DEFAULT_MAX_CASES = 100;
+/** GitHub refuses a matrix of more than 256 jobs, failing the whole workflow. */
+export const GITHUB_MATRIX_LIMIT = 256;
+
+function maxCasesInput(): number {
+  const value = optionalInput('max-cases');
+  if (value === undefined) return DEFAULT_MAX_CASES;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > GITHUB_MATRIX_LIMIT) {
+    throw new InputError(
+      `${JSON.stringify(value)} is not a whole number from 1 to ${GITHUB_MATRIX_LIMIT} (GitHub's matrix limit)`,
+      { field: 'max-cases' },
+    );
+  }
+  return n;
+}
+
 async function scan(): Promise<void> {
   const root = workspace();
   const caseId = optionalInput('case-id');
@@ -18,6 +36,7 @@ async function scan(): Promise<void> {
   if (Boolean(caseId) === all) {
     throw new InputError('give exactly one of case-id or scan-all: true', { field: 'inputs' });
   }
+  const maxCases = maxCasesInput();
   const exportPath = optionalInput('export-path') ?? DEFAULT_EXPORT;
   const file = isAbsolute(exportPath) ? exportPath : resolve(root, exportPath);
 
@@ -29,17 +48,27 @@ async function scan(): Promise<void> {
   }
   const images = imagesToGenerate(report);
   const written = await writeBatchFile(file, images);
-  const matrix = [...new Set(images.map((i) => i.caseId))];
+  const withWork = [...new Set(images.map((i) => i.caseId))];
+  // The first max-cases cases, in case-id order (the oldest dates first); the rest wait for the next run.
+  const matrix = withWork.slice(0, maxCases);
+  const deferred = withWork.slice(maxCases);
 
+  // missing-count is every image found, deferred cases' included: the work that remains, not this run's share.
   core.setOutput('missing-count', String(images.length));
   core.setOutput('report-path', relative(root, file).startsWith('..') ? file : relative(root, file));
   core.setOutput('matrix', JSON.stringify(matrix));
+  core.setOutput('deferred-cases', String(deferred.length));
 
   const todo = report.images.filter(needsGeneration);
   core.info(
-    `${report.cases} case(s) scanned: ${images.length} image(s) to generate in ${matrix.length} case(s)` +
+    `${report.cases} case(s) scanned: ${images.length} image(s) to generate in ${withWork.length} case(s)` +
       (report.problems.length ? `, ${report.problems.length} case(s) unreadable` : ''),
   );
+  const deferredNote = deferred.length
+    ? `The matrix holds the first ${matrix.length} of ${withWork.length} cases (max-cases ${maxCases}); ` +
+      `${deferred.length} case(s) (${deferred[0]} to ${deferred.at(-1)}) are left for the next run.`
+    : '';
+  if (deferredNote) core.warning(deferredNote, { title: 'Matrix capped' });
   for (const i of todo) core.info(`  ${i.caseId}/${i.imageId}: ${i.findings.join(', ')}`);
   if (written < images.length) {
     core.warning(`The export holds the first ${written} of ${images.length} images (the batch-file limit).`);
@@ -51,8 +80,9 @@ async function scan(): Promise<void> {
     [
       '## lineup scan',
       '',
-      `${report.cases} case(s) scanned; ${images.length} image(s) to generate in ${matrix.length} case(s).`,
+      `${report.cases} case(s) scanned; ${images.length} image(s) to generate in ${withWork.length} case(s).`,
       '',
+      ...(deferredNote ? [deferredNote, ''] : []),
       ...(rows.length ? ['| Case | Image | Findings |', '|---|---|---|', ...rows, ''] : []),
       ...report.problems.map((p) => `- ⚠️ ${escapeCell(p.caseId)}: ${escapeCell(p.message)}`),
       '',
