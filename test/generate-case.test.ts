@@ -13,19 +13,14 @@ import { readCase } from '../src/cases/case-store.ts';
 import { caseFile } from '../src/cases/paths.ts';
 import { caseSchema } from '../src/cases/schema.ts';
 import { generateCaseCommand } from '../src/cli/generate-case.ts';
-import type { Output } from '../src/cli/terminal-reporter.ts';
 import { InputError } from '../src/errors.ts';
 import { buildPrompt } from '../src/prompts/index.ts';
 import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
+import { captureOutput } from './support/output.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const KEY = 'test-key-0123456789abcdefghijklmnopqrstu';
-
-function capture(): Output & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`), isTTY: false };
-}
 
 function dates(from: string, n: number): string[] {
   const start = Date.parse(`${from}T00:00:00Z`);
@@ -131,7 +126,7 @@ describe('offline case generator', () => {
 describe('generate-case command, offline', () => {
   it('writes case.json, warns that no key is set, and refuses to overwrite without --force', async () => {
     const root = await makeTempRoot();
-    const out = capture();
+    const out = captureOutput();
     expect(await generateCaseCommand(root, { caseId: 'case-2025-03-04' }, out, {})).toBe(0);
     const written = await readCase(root, 'case-2025-03-04');
     expect(written).toEqual(generateOfflineCase('case-2025-03-04'));
@@ -140,12 +135,12 @@ describe('generate-case command, offline', () => {
 
     const sample = caseFile(root, 'case-2025-01-19');
     const before = await readFile(sample, 'utf8');
-    const refused = generateCaseCommand(root, { caseId: 'case-2025-01-19' }, capture(), {});
+    const refused = generateCaseCommand(root, { caseId: 'case-2025-01-19' }, captureOutput(), {});
     await expect(refused).rejects.toThrow(InputError);
     await expect(refused).rejects.toThrow(/already exists; pass --force/);
     expect(await readFile(sample, 'utf8')).toBe(before);
 
-    const forced = capture();
+    const forced = captureOutput();
     expect(await generateCaseCommand(root, { caseId: 'case-2025-01-19', force: true }, forced, {})).toBe(0);
     expect(await readCase(root, 'case-2025-01-19')).toEqual(generateOfflineCase('case-2025-01-19'));
     expect(forced.lines.join('\n')).toMatch(/Replaced/);
@@ -153,17 +148,17 @@ describe('generate-case command, offline', () => {
 
   it('takes the case id from --date, or from today, and checks that both agree', async () => {
     const root = await makeTempRoot({ withSamples: false });
-    await generateCaseCommand(root, { date: '2025-05-06' }, capture(), {});
+    await generateCaseCommand(root, { date: '2025-05-06' }, captureOutput(), {});
     await stat(caseFile(root, 'case-2025-05-06'));
-    await generateCaseCommand(root, {}, capture(), {}, undefined, new Date('2026-02-03T23:59:00Z'));
+    await generateCaseCommand(root, {}, captureOutput(), {}, undefined, new Date('2026-02-03T23:59:00Z'));
     await stat(caseFile(root, 'case-2026-02-03'));
     await expect(
-      generateCaseCommand(root, { caseId: 'case-2025-05-07', date: '2025-05-08' }, capture(), {}),
+      generateCaseCommand(root, { caseId: 'case-2025-05-07', date: '2025-05-08' }, captureOutput(), {}),
     ).rejects.toThrow(/--date: 2025-05-08 does not match/);
-    await expect(generateCaseCommand(root, { date: '2025-02-30' }, capture(), {})).rejects.toThrow(
+    await expect(generateCaseCommand(root, { date: '2025-02-30' }, captureOutput(), {})).rejects.toThrow(
       /not a date/,
     );
-    await expect(generateCaseCommand(root, { caseId: '../x' }, capture(), {})).rejects.toThrow(
+    await expect(generateCaseCommand(root, { caseId: '../x' }, captureOutput(), {})).rejects.toThrow(
       /not a case id/,
     );
   });
@@ -185,7 +180,7 @@ describe('generate-case with Gemini (fake server)', () => {
     const before = fake.requests.length;
     // The model's own id and date are ignored: they come from the command line.
     fake.enqueue({ kind: 'json', value: { ...validAnswer(), id: 'case-1999-01-01', date: '1999-01-01' } });
-    const out = capture();
+    const out = captureOutput();
     const code = await generateCaseCommand(root, { caseId: 'case-2025-04-01', apiBaseUrl: fake.url }, out, {
       GEMINI_API_KEY: KEY,
     });

@@ -6,11 +6,11 @@ import { readProgress } from '../src/batch/progress.ts';
 import { chooseSource } from '../src/batch/source.ts';
 import { batchGenerate } from '../src/cli/batch-generate.ts';
 import { regenerateMissing } from '../src/cli/scan-command.ts';
-import type { Output } from '../src/cli/terminal-reporter.ts';
 import { InputError } from '../src/errors.ts';
 import { TEST_KEY } from './support/engine.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
 import { type FakeGeminiBatch, startFakeGeminiWithBatch } from './support/fake-gemini-batch.ts';
+import { captureOutput } from './support/output.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
 const CASE = 'case-2025-01-19';
@@ -26,18 +26,12 @@ beforeEach(async () => {
 });
 afterEach(() => fake.close());
 
-function capture(): Output & { lines: string[]; errors: string[] } {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  return { lines, errors, out: (l) => lines.push(l), err: (l) => errors.push(l), isTTY: false };
-}
-
 const env = () => ({ GEMINI_API_KEY: TEST_KEY });
 const generateCalls = () => fake.requests.filter((r) => r.path.endsWith(':generateContent')).length;
 
 /** Submits a batch-mode batch (a Batch API job that stays pending) and returns its id. */
 async function submit(type: 'scene' | 'all'): Promise<string> {
-  const out = capture();
+  const out = captureOutput();
   const code = await batchGenerate(
     root,
     { caseId: CASE, type, mode: 'batch', apiBaseUrl: fake.url, json: true },
@@ -55,7 +49,7 @@ describe('regenerate-missing-images --fix and images in flight', () => {
     const waiting = await submit('scene');
     expect(batch.jobs).toHaveLength(1);
 
-    const out = capture();
+    const out = captureOutput();
     const code = await regenerateMissing(root, { caseId: CASE, fix: true, apiBaseUrl: fake.url }, out, env());
     expect(code).toBe(0);
     expect(generateCalls()).toBe(3);
@@ -77,7 +71,7 @@ describe('regenerate-missing-images --fix and images in flight', () => {
 
   test('generates nothing when every image is waiting', async () => {
     await submit('all');
-    const out = capture();
+    const out = captureOutput();
     const code = await regenerateMissing(root, { caseId: CASE, fix: true, apiBaseUrl: fake.url }, out, env());
     expect(code).toBe(0);
     expect(generateCalls()).toBe(0);

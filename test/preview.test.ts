@@ -12,11 +12,11 @@ import { writeManifest } from '../src/cases/manifest-store.ts';
 import { imagesDir } from '../src/cases/paths.ts';
 import type { Manifest, ManifestEntry } from '../src/cases/schema.ts';
 import { previewCommand } from '../src/cli/preview.ts';
-import type { Output } from '../src/cli/terminal-reporter.ts';
 import { decodePixels } from '../src/images/inspect.ts';
 import { collectPreview, escapeHtml, previewFile, writePreview } from '../src/preview/index.ts';
 import { buildPrompt } from '../src/prompts/index.ts';
 import { createPlaceholderProvider } from '../src/providers/placeholder.ts';
+import { captureOutput } from './support/output.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
 const CASE_ID = 'case-2025-01-19';
@@ -141,11 +141,6 @@ async function fixtureRoot(): Promise<string> {
   return root;
 }
 
-function capture(): Output & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`), isTTY: false };
-}
-
 describe('preview contact sheet', () => {
   it('collects each image with its state, prompt and manifest facts', async () => {
     const root = await fixtureRoot();
@@ -202,7 +197,7 @@ describe('preview contact sheet', () => {
 
   it('writes reports/previews/<case-id>.html and prints a line per image', async () => {
     const root = await fixtureRoot();
-    const out = capture();
+    const out = captureOutput();
     expect(await previewCommand(root, { caseId: CASE_ID }, out)).toBe(0);
     expect(existsSync(previewFile(root, CASE_ID))).toBe(true);
     expect(previewFile(root, CASE_ID)).toBe(join(root, 'reports', 'previews', `${CASE_ID}.html`));

@@ -3,15 +3,10 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import type { PlanItem } from '../src/batch/plan.ts';
-import { saveImage } from '../src/batch/save-image.ts';
-import { readCase } from '../src/cases/case-store.ts';
 import { imageFile } from '../src/cases/paths.ts';
-import type { Output } from '../src/cli/terminal-reporter.ts';
 import { validateImageQuality } from '../src/cli/validate-image-quality.ts';
 import { decodePixels } from '../src/images/inspect.ts';
-import { buildPrompt } from '../src/prompts/index.ts';
 import { renderPlaceholderPng } from '../src/providers/placeholder.ts';
-import { SIZE_FOR_ASPECT } from '../src/providers/types.ts';
 import {
   checkImage,
   createQualityCheck,
@@ -20,6 +15,8 @@ import {
   QUALITY_LIMITS,
   validateCaseImages,
 } from '../src/quality/index.ts';
+import { captureOutput } from './support/output.ts';
+import { seedPlaceholderImages } from './support/seed-images.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
 const CASE = 'case-2025-01-19';
@@ -42,42 +39,6 @@ function solidPng(width: number, height: number, noise = 0): Uint8Array {
 
 function names(result: { failures: Array<{ check: string }> }): string[] {
   return result.failures.map((f) => f.check);
-}
-
-async function seedCase(root: string): Promise<void> {
-  const data = await readCase(root, CASE);
-  for (const imageId of [...data.suspects.map((s) => s.id), 'scene']) {
-    const built = buildPrompt(data, imageId);
-    const size = SIZE_FOR_ASPECT[built.aspectRatio];
-    const bytes = renderPlaceholderPng(built.prompt, size.width, size.height, built.kind);
-    await saveImage(
-      root,
-      CASE,
-      imageId,
-      {
-        ok: true,
-        bytes,
-        mimeType: 'image/png',
-        ...size,
-        provider: 'placeholder',
-        model: 'placeholder',
-        costUsd: 0,
-      },
-      {
-        batchId: 'batch-2025-01-19-001',
-        promptHash: built.promptHash,
-        attempts: 1,
-        generatedAt: 'x',
-        mode: 'sync',
-        quality: [],
-      },
-    );
-  }
-}
-
-function capture(): Output & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, out: (l) => lines.push(l), err: (l) => lines.push(l), isTTY: false };
 }
 
 describe('checkImage', () => {
@@ -150,7 +111,7 @@ describe('checkImage', () => {
 describe('createQualityCheck (the batch hook)', () => {
   it('compares a fresh image with the other images of the case on disk, not with its own old file', async () => {
     const root = await makeTempRoot();
-    await seedCase(root);
+    await seedPlaceholderImages(root, CASE);
     const check = createQualityCheck(root);
     const item = (imageId: string): PlanItem => ({
       type: imageId === 'scene' ? 'scene' : 'suspect',
@@ -173,8 +134,8 @@ describe('createQualityCheck (the batch hook)', () => {
 describe('validate-image-quality', () => {
   it('exit 0 for a good case', async () => {
     const root = await makeTempRoot();
-    await seedCase(root);
-    const out = capture();
+    await seedPlaceholderImages(root, CASE);
+    const out = captureOutput();
     expect(await validateImageQuality(root, { caseId: CASE }, out)).toBe(0);
     expect(out.lines.join('\n')).toMatch(/all 4 image\(s\) pass/);
     expect((await validateCaseImages(root, CASE)).failures).toEqual([]);
@@ -182,12 +143,12 @@ describe('validate-image-quality', () => {
 
   it('exit 1 with a table naming each failed check', async () => {
     const root = await makeTempRoot();
-    await seedCase(root);
+    await seedPlaceholderImages(root, CASE);
     const s1 = await readFile(imageFile(root, CASE, 'suspect-1'));
     await writeFile(imageFile(root, CASE, 'suspect-2'), s1);
     await writeFile(imageFile(root, CASE, 'suspect-3'), solidPng(864, 1184));
     await writeFile(imageFile(root, CASE, 'scene'), s1.subarray(0, 5000));
-    const out = capture();
+    const out = captureOutput();
     expect(await validateImageQuality(root, { caseId: CASE }, out)).toBe(1);
     const text = out.lines.join('\n');
     expect(text).toMatch(/image\s+file\s+check\s+detail/);
@@ -202,8 +163,10 @@ describe('validate-image-quality', () => {
 
   it('bad input is an error (exit 2 via runCommand)', async () => {
     const root = await makeTempRoot();
-    await expect(validateImageQuality(root, { caseId: 'nope' }, capture())).rejects.toThrow(/not a case id/);
-    await expect(validateImageQuality(root, { caseId: 'case-2030-01-01' }, capture())).rejects.toThrow(
+    await expect(validateImageQuality(root, { caseId: 'nope' }, captureOutput())).rejects.toThrow(
+      /not a case id/,
+    );
+    await expect(validateImageQuality(root, { caseId: 'case-2030-01-01' }, captureOutput())).rejects.toThrow(
       /does not exist/,
     );
   });

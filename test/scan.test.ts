@@ -8,7 +8,6 @@ import { readCase, writeCase } from '../src/cases/case-store.ts';
 import { updateManifest } from '../src/cases/manifest-store.ts';
 import { imageFile, imagesDir } from '../src/cases/paths.ts';
 import { regenerateMissing } from '../src/cli/scan-command.ts';
-import type { Output } from '../src/cli/terminal-reporter.ts';
 import { loadConfig } from '../src/config/load-config.ts';
 import { InputError } from '../src/errors.ts';
 import { buildPrompt } from '../src/prompts/index.ts';
@@ -17,6 +16,7 @@ import { SIZE_FOR_ASPECT } from '../src/providers/types.ts';
 import { missingImages } from '../src/scan/missing.ts';
 import { type ImageStatus, imagesToGenerate, scanAll, scanCase } from '../src/scan/scan.ts';
 import { defaultImage, type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
+import { captureOutput } from './support/output.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
 const CASE = 'case-2025-01-19';
@@ -61,12 +61,6 @@ async function seedGood(root: string, caseId: string, approve = true): Promise<v
 
 function byImage(images: ImageStatus[]): Record<string, string[]> {
   return Object.fromEntries(images.map((i) => [i.imageId, i.findings]));
-}
-
-function capture(): Output & { lines: string[]; errors: string[] } {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  return { lines, errors, out: (l) => lines.push(l), err: (l) => errors.push(l), isTTY: false };
 }
 
 describe('scan findings', () => {
@@ -208,15 +202,15 @@ describe('regenerate-missing-images command', () => {
     const root = await makeTempRoot();
     await seedGood(root, CASE);
     await rm(imageFile(root, CASE, 'scene'));
-    const out = capture();
+    const out = captureOutput();
     expect(await regenerateMissing(root, { caseId: CASE }, out, {})).toBe(0);
     const text = out.lines.join('\n');
     expect(text).toMatch(/case\s+image\s+findings/);
     expect(text).toMatch(/case-2025-01-19\s+scene\s+missing\s+generate/);
     expect(text).toMatch(/1 case\(s\), 4 image\(s\): 1 to generate \(missing 1\)/);
-    expect(await regenerateMissing(root, { caseId: CASE, check: true }, capture(), {})).toBe(1);
-    await expect(regenerateMissing(root, {}, capture(), {})).rejects.toThrow(/exactly one of/);
-    await expect(regenerateMissing(root, { caseId: 'case-2031-01-01' }, capture(), {})).rejects.toThrow(
+    expect(await regenerateMissing(root, { caseId: CASE, check: true }, captureOutput(), {})).toBe(1);
+    await expect(regenerateMissing(root, {}, captureOutput(), {})).rejects.toThrow(/exactly one of/);
+    await expect(regenerateMissing(root, { caseId: 'case-2031-01-01' }, captureOutput(), {})).rejects.toThrow(
       InputError,
     );
   });
@@ -227,7 +221,7 @@ describe('regenerate-missing-images command', () => {
     await rm(imageFile(root, CASE, 'suspect-1'));
     await truncate(imageFile(root, CASE, 'scene'), 10);
     const file = join(root, 'missing.json');
-    const out = capture();
+    const out = captureOutput();
     expect(await regenerateMissing(root, { scanAll: true, export: file }, out, {})).toBe(0);
     const batch = await readBatchFile(file);
     expect(batch.options).toEqual({});
@@ -262,7 +256,7 @@ describe('regenerate-missing-images command', () => {
   it('--export of a clean scan writes an empty list and says so', async () => {
     const root = await makeTempRoot({ withSamples: false });
     const file = join(root, 'missing.json');
-    const out = capture();
+    const out = captureOutput();
     expect(await regenerateMissing(root, { scanAll: true, export: file }, out, {})).toBe(0);
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ images: [], options: {} });
     expect(out.lines.join('\n')).toMatch(/nothing to generate/);
@@ -283,7 +277,7 @@ describe('regenerate-missing-images command', () => {
     await writeCase(root, data);
 
     const before = await fake.count();
-    const out = capture();
+    const out = captureOutput();
     const code = await regenerateMissing(root, { scanAll: true, fix: true, apiBaseUrl: fake.url }, out, {
       GEMINI_API_KEY: 'AIzaSy-test-key-0123456789abcdefghijkl',
     });
@@ -299,14 +293,14 @@ describe('regenerate-missing-images command', () => {
     const flagged = after.images.filter((i) => i.findings.length > 0);
     expect(flagged).toHaveLength(13);
     expect(flagged.every((i) => i.findings.join() === 'awaiting-review')).toBe(true);
-    expect(await regenerateMissing(root, { scanAll: true, check: true }, capture(), {})).toBe(0);
+    expect(await regenerateMissing(root, { scanAll: true, check: true }, captureOutput(), {})).toBe(0);
     const manifest = JSON.parse(await readFile(join(imagesDir(root, CASE), 'manifest.json'), 'utf8'));
     expect(manifest.images['suspect-3'].provider).toBe('gemini');
   });
 
   it('--fix without a key makes placeholders, which the scan still lists (by design)', async () => {
     const root = await makeTempRoot();
-    const out = capture();
+    const out = captureOutput();
     expect(await regenerateMissing(root, { caseId: CASE, fix: true }, out, {})).toBe(0);
     expect(out.errors.join('\n')).toMatch(/GEMINI_API_KEY is not set/);
     expect(out.lines.join('\n')).toMatch(/4 image\(s\) still to generate after the fix \(4 placeholder/);
@@ -317,7 +311,7 @@ describe('regenerate-missing-images command', () => {
   it('--fix with nothing to do creates no batch', async () => {
     const root = await makeTempRoot();
     await seedGood(root, CASE);
-    const out = capture();
+    const out = captureOutput();
     expect(await regenerateMissing(root, { caseId: CASE, fix: true }, out, {})).toBe(0);
     expect(out.lines.join('\n')).toMatch(/Nothing to generate/);
     await expect(readFile(join(root, 'reports', 'progress'))).rejects.toThrow();

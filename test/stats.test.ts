@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { batchStats } from '../src/cli/batch-stats.ts';
-import type { Output } from '../src/cli/terminal-reporter.ts';
 import { InputError } from '../src/errors.ts';
 import { chartFileFor, perDay, readBatchReports, statsRows, writeBatchStats } from '../src/stats/index.ts';
+import { captureOutput } from './support/output.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -80,11 +80,6 @@ async function rootWithReports(fixtures = FIXTURES): Promise<string> {
   return root;
 }
 
-function capture(): Output & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`), isTTY: false };
-}
-
 describe('batch statistics', () => {
   it('writes the exact CSV for known reports, seed columns first and mode last', async () => {
     const root = await rootWithReports();
@@ -133,7 +128,7 @@ describe('batch statistics', () => {
 
   it('rejects bad dates and reversed ranges as input errors, writing nothing', async () => {
     const root = await rootWithReports();
-    const out = capture();
+    const out = captureOutput();
     await expect(batchStats(root, { from: '2025-13-01' }, out)).rejects.toThrow(InputError);
     await expect(batchStats(root, { from: '2025-02-01', to: '2025-01-01' }, out)).rejects.toThrow(/after/);
     await expect(readFile(join(root, 'reports', 'stats.csv'))).rejects.toThrow(/ENOENT/);
@@ -150,7 +145,7 @@ describe('batch statistics', () => {
 
   it('writes the CSV to --export and the chart beside it', async () => {
     const root = await rootWithReports();
-    const out = capture();
+    const out = captureOutput();
     const target = join(root, 'out', 'january.csv');
     const code = await batchStats(root, { from: '2025-01-01', to: '2025-01-31', export: target }, out);
     expect(code).toBe(0);
@@ -173,7 +168,7 @@ describe('batch statistics', () => {
 
   it('works on a fresh clone with no reports: header-only CSV and an empty chart', async () => {
     const root = await makeTempRoot({ withSamples: false });
-    const out = capture();
+    const out = captureOutput();
     expect(await batchStats(root, { from: '2025-01-01', to: '2025-01-31' }, out)).toBe(0);
     expect(await readFile(join(root, 'reports', 'stats.csv'), 'utf8')).toBe(
       'batch_id,date,total,successful,failed,time,cost,mode\n',

@@ -1,54 +1,15 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { saveImage } from '../src/batch/save-image.ts';
 import { readCase, writeCase } from '../src/cases/case-store.ts';
 import { updateManifest } from '../src/cases/manifest-store.ts';
 import { caseDir, caseFile, imageFile, imagesDir } from '../src/cases/paths.ts';
-import type { Output } from '../src/cli/terminal-reporter.ts';
 import { validateCase, validateCaseCommand } from '../src/cli/validate-case.ts';
-import { buildPrompt } from '../src/prompts/index.ts';
-import { renderPlaceholderPng } from '../src/providers/placeholder.ts';
-import { SIZE_FOR_ASPECT } from '../src/providers/types.ts';
+import { captureOutput } from './support/output.ts';
+import { seedPlaceholderImages } from './support/seed-images.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
 const CASE = 'case-2025-01-19';
-
-async function seedCase(root: string): Promise<void> {
-  const data = await readCase(root, CASE);
-  for (const imageId of [...data.suspects.map((s) => s.id), 'scene']) {
-    const built = buildPrompt(data, imageId);
-    const size = SIZE_FOR_ASPECT[built.aspectRatio];
-    const bytes = renderPlaceholderPng(built.prompt, size.width, size.height, built.kind);
-    await saveImage(
-      root,
-      CASE,
-      imageId,
-      {
-        ok: true,
-        bytes,
-        mimeType: 'image/png',
-        ...size,
-        provider: 'placeholder',
-        model: 'placeholder',
-        costUsd: 0,
-      },
-      {
-        batchId: 'batch-2025-01-19-001',
-        promptHash: built.promptHash,
-        attempts: 1,
-        generatedAt: 'x',
-        mode: 'sync',
-        quality: [],
-      },
-    );
-  }
-}
-
-function capture(): Output & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, out: (l) => lines.push(l), err: (l) => lines.push(l), isTTY: false };
-}
 
 describe('validate-case', () => {
   it('a sample case without images and a case with recorded images are valid (exit 0)', async () => {
@@ -56,8 +17,8 @@ describe('validate-case', () => {
     for (const id of ['case-2025-01-19', 'case-2025-01-20', 'case-2025-01-21']) {
       expect(await validateCase(root, id)).toEqual([]);
     }
-    await seedCase(root);
-    const out = capture();
+    await seedPlaceholderImages(root, CASE);
+    const out = captureOutput();
     expect(await validateCaseCommand(root, { caseId: CASE }, out)).toBe(0);
     expect(out.lines).toEqual([`${CASE}: valid.`]);
   });
@@ -81,7 +42,7 @@ describe('validate-case', () => {
 
   it('cross-checks the manifest against the files and the case', async () => {
     const root = await makeTempRoot();
-    await seedCase(root);
+    await seedPlaceholderImages(root, CASE);
     // Same size, different content: only the hash can tell.
     const s1 = imageFile(root, CASE, 'suspect-1');
     const bytes = await readFile(s1);
@@ -116,7 +77,7 @@ describe('validate-case', () => {
       ]),
     );
     expect(rows.some((r) => r.startsWith('size images/suspect-1.png'))).toBe(false);
-    const out = capture();
+    const out = captureOutput();
     expect(await validateCaseCommand(root, { caseId: CASE }, out)).toBe(1);
     expect(out.lines.join('\n')).toMatch(/check\s+where\s+problem/);
     expect(out.lines.join('\n')).toMatch(/problem\(s\)\./);
@@ -125,7 +86,7 @@ describe('validate-case', () => {
   it('a manifest entry without its file and a broken manifest are problems', async () => {
     const root = await makeTempRoot();
     await mkdir(imagesDir(root, CASE), { recursive: true });
-    await seedCase(root);
+    await seedPlaceholderImages(root, CASE);
     await writeFile(imageFile(root, CASE, 'scene'), '');
     await rm(imageFile(root, CASE, 'suspect-1'));
     const rows = (await validateCase(root, CASE)).map((r) => `${r.check} ${r.subject}`);
@@ -140,7 +101,7 @@ describe('validate-case', () => {
 
   it('an unparsable manifest is reported once, not again as "no manifest" for every image', async () => {
     const root = await makeTempRoot();
-    await seedCase(root);
+    await seedPlaceholderImages(root, CASE);
     await writeFile(join(imagesDir(root, CASE), 'manifest.json'), '{ not json');
     const rows = await validateCase(root, CASE);
     expect(rows.filter((r) => r.subject.startsWith('images/manifest.json'))).toHaveLength(1);
@@ -156,10 +117,12 @@ describe('validate-case', () => {
 
   it('bad input: an invalid or unknown case id (exit 2 via runCommand)', async () => {
     const root = await makeTempRoot();
-    await expect(validateCaseCommand(root, { caseId: '../x' }, capture())).rejects.toThrow(/not a case id/);
-    await expect(validateCaseCommand(root, { caseId: 'case-2030-02-02' }, capture())).rejects.toThrow(
+    await expect(validateCaseCommand(root, { caseId: '../x' }, captureOutput())).rejects.toThrow(
+      /not a case id/,
+    );
+    await expect(validateCaseCommand(root, { caseId: 'case-2030-02-02' }, captureOutput())).rejects.toThrow(
       /does not exist/,
     );
-    await expect(validateCaseCommand(root, {}, capture())).rejects.toThrow(/--case-id is required/);
+    await expect(validateCaseCommand(root, {}, captureOutput())).rejects.toThrow(/--case-id is required/);
   });
 });
