@@ -55,7 +55,10 @@ export class StartLimiter {
    */
   learnFromRateLimit(refusedAt: number): void {
     const accepted = this.starts.filter((t) => t > refusedAt - WINDOW && t < refusedAt).length;
-    const learned = Math.max(1, accepted);
+    // A 429 after a quiet window says nothing about the rate (another client spent the quota):
+    // retryDelay paces that one, and a ceiling of 0 or 1 would cripple the rest of the run.
+    if (accepted < 2) return;
+    const learned = accepted;
     if (this.learnedRpm === undefined || learned < this.learnedRpm) this.learnedRpm = learned;
   }
 

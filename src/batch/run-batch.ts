@@ -150,6 +150,14 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
   };
   if (request.resume) {
     progress = await readProgress(root, request.resume);
+    // A batch is finished the way it was started: a resume without the key must not complete a
+    // gemini batch with placeholders, nor switch models half-way.
+    if (progress.provider !== provider.name || progress.model !== provider.model) {
+      throw new InputError(
+        `${progress.batchId} was started with ${progress.provider}/${progress.model}; resume it with the same provider and model${progress.provider === 'gemini' ? ' (set GEMINI_API_KEY)' : ''}, or start a new batch`,
+        { field: 'resume' },
+      );
+    }
     if (progress.mode === 'batch') {
       request.onBatchId?.(progress.batchId);
       return collectBatch({ ...batchMode, progress, retryRecoverable: true });
@@ -162,7 +170,7 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
     for (const f of retryable) {
       const at = progress.failed.indexOf(f);
       progress.failed.splice(at, 1);
-      progress.pending.push(f);
+      progress.pending.push(strip(f));
     }
   } else {
     if (!request.source) throw new InputError('nothing to do: give a case id, a batch file or --resume');

@@ -99,6 +99,8 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
   let dailyQuotaHit = false;
   let costCapHit = false;
   let reservedCost = 0;
+  // The cap is per run: a batch stopped by it goes on when resumed on another day.
+  const costAtStart = progress.costUsd;
   let persistChain: Promise<void> = Promise.resolve();
 
   // Progress writes are chained so a slower write can never land after a newer one.
@@ -115,7 +117,8 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
     if (at >= 0) list.splice(at, 1);
   };
   const halt = (next: Stop) => {
-    if (stop) return;
+    // A concurrent auth/billing stop (exit 1) outranks a planned stop (exit 3).
+    if (stop && !(next.exitCode === 1 && stop.exitCode === 3)) return;
     stop = next;
     say('STOPPED', `${next.reason}; ${progress.pending.length} image(s) left pending. ${resumeCommand}`);
     events.stopped?.(next.reason);
@@ -195,7 +198,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
     let lastQuality: string[] = [];
     for (;;) {
       if (stop || options.signal?.aborted) return;
-      if (progress.costUsd + reservedCost + provider.costPerImage > config.cost.maxCost + 1e-9) {
+      if (progress.costUsd - costAtStart + reservedCost + provider.costPerImage > config.cost.maxCost + 1e-9) {
         costCapHit = true;
         halt({ exitCode: 3, reason: `the cost cap of $${config.cost.maxCost.toFixed(2)} would be passed` });
         return;
@@ -220,8 +223,10 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
       const startedAt = clock.now();
       requests += 1;
       progress.apiCalls += 1;
-      const day = utcDay(startedAt);
-      progress.requestsByDay[day] = (progress.requestsByDay[day] ?? 0) + 1;
+      if (paced) {
+        const day = utcDay(startedAt);
+        progress.requestsByDay[day] = (progress.requestsByDay[day] ?? 0) + 1;
+      }
       events.imageStart?.(item, requests);
       const result = await provider.generate({
         kind: item.type,
@@ -229,7 +234,8 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
         imageId: item.imageId,
         prompt: item.prompt,
         aspectRatio: item.aspectRatio,
-        ...(options.signal ? { signal: options.signal } : {}),
+        // No Ctrl-C signal here: an image the server is already making is paid for, so it is
+        // waited for (up to the request timeout); a second Ctrl-C quits at once.
       });
       reservedCost -= provider.costPerImage;
       let failure: GenerationFailure | undefined;

@@ -85,7 +85,8 @@ export async function adoptOrphan(
     if (!info) continue;
     const bytes = new Uint8Array(await readFile(path));
     if (entry && entry.file === basename(path) && entry.sha256 === sha256(bytes)) {
-      if (entry.batchId === meta.batchId) return relative(root, path);
+      // An image kept although it failed the quality checks is not finished work.
+      if (entry.batchId === meta.batchId && entry.quality.length === 0) return relative(root, path);
       continue;
     }
     if (info.mtimeMs < since) continue;

@@ -112,6 +112,9 @@ function failure(
   return { ok: false, errorType, reason, message: cleanMessage(message, ctx.apiKey), ...extra };
 }
 
+/** A 400 that is really about the key (ErrorInfo reasons or the message Google sends). */
+const BAD_KEY = /API_KEY_INVALID|API_KEY_EXPIRED|API_KEY_SERVICE_BLOCKED|API key (?:not valid|expired)/i;
+
 /** An HTTP error answer (the SDK's ApiError: status plus the body's JSON text). */
 export function classifyHttpError(
   status: number,
@@ -129,6 +132,10 @@ export function classifyHttpError(
     if (retryAfterMs !== undefined) extra.retryAfterMs = retryAfterMs;
     if (body && isDailyQuota(body)) extra.dailyQuota = true;
     return failure('rate_limit', 'http', message, ctx, extra);
+  }
+  // Gemini refuses a bad key with 400 INVALID_ARGUMENT (reason API_KEY_INVALID): nothing else can succeed either.
+  if (status === 400 && BAD_KEY.test(`${bodyText} ${body?.message ?? ''}`)) {
+    return failure('auth', 'http', message, ctx, { status });
   }
   if (status === 400) {
     const reason = PROMPT_TOO_LONG.test(body?.message ?? bodyText) ? 'prompt_too_long' : 'http';

@@ -49,6 +49,14 @@ export async function collectBatch(options: CollectOptions): Promise<BatchSummar
       if (f.errorType === 'auth' || f.errorType === 'billing') {
         return s.finish('stopped', { exitCode: 1, reason: `polling ${job.name} failed: ${f.message}` });
       }
+      if (f.status === 404 || f.errorType === 'validation') {
+        // The server does not know the job (deleted, or another project's): treat it as failed,
+        // so its images fall back to synchronous generation instead of waiting for ever.
+        s.say('BATCH', `${job.name} is unknown to the server (${f.message}); its images go to synchronous generation`);
+        job.state = JOB_STATE.failed;
+        await s.persist();
+        continue;
+      }
       s.say(
         'WARN',
         `polling ${job.name} failed (${f.errorType} - ${f.message}); it is asked again next time`,
@@ -243,6 +251,8 @@ export async function collectSubmitted(
 export function isCollectable(progress: Progress): boolean {
   if (progress.mode !== 'batch') return false;
   if (progress.status === 'submitted') return true;
-  // `running` on disk means the process died while submitting or collecting.
-  return progress.status === 'running' && (progress.jobs ?? []).some(isLive);
+  // `running` on disk means the process died while submitting or collecting; `stopped` or a
+  // finished status with a job still alive means a stop came after a job was created. Either way
+  // the job's images are paid for and must be collected, not planned again.
+  return (progress.jobs ?? []).some(isLive);
 }
