@@ -198,7 +198,10 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
     let lastQuality: string[] = [];
     for (;;) {
       if (stop || options.signal?.aborted) return;
-      if (progress.costUsd - costAtStart + reservedCost + provider.costPerImage > config.cost.maxCost + 1e-9) {
+      if (
+        progress.costUsd - costAtStart + reservedCost + provider.costPerImage >
+        config.cost.maxCost + 1e-9
+      ) {
         costCapHit = true;
         halt({ exitCode: 3, reason: `the cost cap of $${config.cost.maxCost.toFixed(2)} would be passed` });
         return;

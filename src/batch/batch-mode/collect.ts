@@ -52,7 +52,10 @@ export async function collectBatch(options: CollectOptions): Promise<BatchSummar
       if (f.status === 404 || f.errorType === 'validation') {
         // The server does not know the job (deleted, or another project's): treat it as failed,
         // so its images fall back to synchronous generation instead of waiting for ever.
-        s.say('BATCH', `${job.name} is unknown to the server (${f.message}); its images go to synchronous generation`);
+        s.say(
+          'BATCH',
+          `${job.name} is unknown to the server (${f.message}); its images go to synchronous generation`,
+        );
         job.state = JOB_STATE.failed;
         await s.persist();
         continue;
