@@ -3,6 +3,7 @@ import {
   type BatchModeOptions,
   collectSubmitted,
   DEFAULT_CHUNK_LIMITS,
+  jobDisplayName,
   withoutInFlight,
 } from '../src/batch/batch-mode/index.ts';
 import type { PlanSource } from '../src/batch/plan.ts';
@@ -42,6 +43,11 @@ interface RunOptions {
   explicitMaxCost?: boolean;
   batchOptions?: Pick<BatchModeOptions, 'limits' | 'afterCreate'>;
   check?: ImageCheck;
+}
+
+/** A batch's first job's display name, as the submitter derives it. */
+async function nameOf(batchId: string): Promise<string> {
+  return jobDisplayName(batchId, 0, (await readProgress(root, batchId)).createdAtMs);
 }
 
 function clients(over: ConfigInput = {}) {
@@ -112,7 +118,7 @@ describe('submit, then collect', () => {
     expect(generateCalls()).toBe(0);
     expect(batch.jobs).toHaveLength(1);
     const job = batch.jobs[0];
-    expect(job?.displayName).toBe(`lineup-${first.summary.batchId}-job-1`);
+    expect(job?.displayName).toBe(await nameOf(first.summary.batchId));
     expect(job?.model).toBe('gemini-2.5-flash-image');
     expect(job?.requests.map((r) => r.key)).toEqual([
       'case-2025-01-19/suspect-1',
@@ -235,7 +241,7 @@ describe('a crash between creating a job and recording it', () => {
     // The job was planned (and written) before it was created, but its name never reached the file.
     expect(crashed.status).toBe('running');
     expect(crashed.jobs).toEqual([
-      expect.objectContaining({ displayName: `lineup-${batchId}-job-1`, state: 'CREATING' }),
+      expect.objectContaining({ displayName: await nameOf(batchId), state: 'CREATING' }),
     ]);
     expect(crashed.jobs?.[0]?.name).toBeUndefined();
 
@@ -295,8 +301,8 @@ describe('a crash between creating a job and recording it', () => {
     const resumed = await run({ resume: stopped.summary.batchId });
     expect(resumed.summary.status).toBe('submitted');
     expect(batch.jobs.map((j) => j.displayName)).toEqual([
-      `lineup-${retried.summary.batchId}-job-1`,
-      `lineup-${stopped.summary.batchId}-job-1`,
+      await nameOf(retried.summary.batchId),
+      await nameOf(stopped.summary.batchId),
     ]);
   });
 });
@@ -469,7 +475,7 @@ describe('batches of several cases', () => {
     const b = await run({ source: caseAll('case-2025-01-20'), mode: 'batch' });
     await run({ source: caseAll('case-2025-01-21') });
     const syncCalls = generateCalls();
-    await batch.advance(`lineup-${a.summary.batchId}-job-1`, 'succeeded');
+    await batch.advance(await nameOf(a.summary.batchId), 'succeeded');
     const { config, provider, batchClient } = clients();
     const results = await collectSubmitted(root, {
       config,

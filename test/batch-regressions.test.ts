@@ -211,3 +211,49 @@ test('Ctrl-C waits for the image in flight (it is paid for) and leaves the rest 
   expect(result.successful).toBe(1);
   expect(result.pending).toBe(3);
 });
+
+test('a resume does not pay again for an image another batch made since it started', async () => {
+  const first = await runAgainstFake(root, fake, {
+    source: caseAll(),
+    explicitMaxCost: true,
+    config: { cost: { maxCost: 0.08 } },
+  });
+  expect(first.summary.pending).toBe(2);
+  // Meanwhile a nightly fix made the scene (recorded later than this batch's start).
+  const other = await runAgainstFake(root, fake, {
+    source: { kind: 'images', images: [{ type: 'scene', caseId: 'case-2025-01-19' }] },
+  });
+  const { updateManifest } = await import('../src/cases/manifest-store.ts');
+  await updateManifest(root, 'case-2025-01-19', (m) => {
+    const scene = m.images.scene;
+    if (scene) scene.generatedAt = new Date(Date.now() + 60_000).toISOString();
+  });
+  const before = fake.requests.length;
+  const resumed = await runAgainstFake(root, fake, { resume: first.summary.batchId });
+  expect(resumed.lines.some((l) => l.includes(`SKIPPED: scene was made by ${other.summary.batchId}`))).toBe(
+    true,
+  );
+  expect(fake.requests.length - before).toBe(1);
+  expect(resumed.summary.exitCode).toBe(0);
+});
+
+test('a crash inside one worker stops the others and leaves the batch resumable', async () => {
+  let calls = 0;
+  const check = () => {
+    calls += 1;
+    if (calls === 2) throw new Error('disk full');
+    return [];
+  };
+  await expect(
+    runAgainstFake(root, fake, { source: caseAll(), check, config: { timing: { maxConcurrent: 2 } } }),
+  ).rejects.toThrow('disk full');
+  const requests = fake.requests.length;
+  expect(requests).toBeLessThanOrEqual(3);
+  const { readdir } = await import('node:fs/promises');
+  const [file] = await readdir(`${root}/reports/progress`);
+  const progress = await readProgress(root, (file ?? '').replace(/\.json$/, ''));
+  expect(progress.status).toBe('stopped');
+  const resumed = await runAgainstFake(root, fake, { resume: progress.batchId });
+  expect(resumed.summary.exitCode).toBe(0);
+  expect(resumed.summary.successful).toBe(4);
+});

@@ -228,5 +228,6 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
     ...(request.events ? { events: request.events } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
     ...(request.check ? { check: request.check } : {}),
+    ...(request.force ? { force: true } : {}),
   });
 }

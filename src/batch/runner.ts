@@ -1,3 +1,4 @@
+import { readManifest } from '../cases/manifest-store.ts';
 import { imagesDir } from '../cases/paths.ts';
 import type { Config } from '../config/schema.ts';
 import type { GenerationFailure, ImageProvider } from '../providers/types.ts';
@@ -37,6 +38,8 @@ export interface ExecuteOptions {
   /** Aborts the run (Ctrl-C): nothing new starts, in-flight requests end, the rest stays pending. */
   signal?: AbortSignal;
   check?: ImageCheck;
+  /** Redo images that another batch made since this one started (a resume with --force). */
+  force?: boolean;
   /** Requests already started today by earlier runs (for rateLimit.requestsPerDay); default: read from the progress files. */
   startedToday?: number;
   /** How a user resumes this batch, for logs and recommendations. */
@@ -160,9 +163,19 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
       progress.completed.push(strip(item));
       progress.costUsd += provider.costPerImage;
       say('RECOVERED', `${label(item)} was finished before the interruption (${adopted})`);
-    } else {
-      todo.push(item);
+      continue;
     }
+    // Made by another batch since this one started (say a nightly fix): not paid for twice.
+    const entry = options.force ? undefined : (await readManifest(root, item.caseId)).images[item.imageId];
+    if (entry && entry.batchId !== batchId && Date.parse(entry.generatedAt) > progress.createdAtMs) {
+      removeFrom(progress.pending, item);
+      say(
+        'SKIPPED',
+        `${label(item)} was made by ${entry.batchId} since this batch started (--force to redo it)`,
+      );
+      continue;
+    }
+    todo.push(item);
   }
   await persist();
 
@@ -341,15 +354,32 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
   };
 
   const queue = [...todo];
+  let crash: unknown;
   const worker = async () => {
     for (let item = queue.shift(); item; item = queue.shift()) {
       if (stop || options.signal?.aborted) return;
-      await processItem(item);
+      try {
+        await processItem(item);
+      } catch (error) {
+        // A bug or a full disk in one worker: the others stop starting requests, then it is rethrown.
+        crash ??= error;
+        halt({
+          exitCode: 1,
+          reason: `unexpected error: ${error instanceof Error ? error.message : String(error)}`,
+        });
+        return;
+      }
     }
   };
   await Promise.all(
     Array.from({ length: Math.min(timing.maxConcurrent, Math.max(1, queue.length)) }, worker),
   );
+  if (crash) {
+    progress.status = 'stopped';
+    await persist().catch(() => undefined);
+    await log.flush().catch(() => undefined);
+    throw crash;
+  }
   if (!stop && options.signal?.aborted) halt({ exitCode: 3, reason: 'interrupted' });
 
   // Outcome.

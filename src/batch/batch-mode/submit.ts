@@ -8,9 +8,13 @@ import type { Session, Stop } from './session.ts';
 
 export const CREATING = 'CREATING';
 
-/** `lineup-batch-2025-01-19-001-job-2`: unique per batch and chunk, so a rerun can find its job. */
-export function jobDisplayName(batchId: string, index: number): string {
-  return `lineup-${batchId}-job-${index + 1}`;
+/**
+ * `lineup-batch-2025-01-19-001-mi3x8k2a-job-2`: unique per batch and chunk, so a rerun finds its
+ * job. The batch's creation time is part of it: an id claimed again later (a progress file lost or
+ * never merged) must not adopt the earlier batch's job.
+ */
+export function jobDisplayName(batchId: string, index: number, createdAtMs = 0): string {
+  return `lineup-${batchId}-${createdAtMs.toString(36)}-job-${index + 1}`;
 }
 
 /** Keys held by jobs that may still produce images (not yet collected, not dead). */
@@ -56,7 +60,7 @@ export async function submitPending(s: Session, known?: Map<string, PlanItem>): 
     const chunks = chunkBy(wanted, (i) => batchRequestBytes(requestOf(i)), limits);
     for (const chunk of chunks) {
       s.jobs.push({
-        displayName: jobDisplayName(progress.batchId, s.jobs.length),
+        displayName: jobDisplayName(progress.batchId, s.jobs.length, progress.createdAtMs),
         keys: chunk.map((i) => i.key),
         state: CREATING,
       });
