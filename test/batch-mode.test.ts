@@ -12,13 +12,12 @@ import { runBatch } from '../src/batch/run-batch.ts';
 import type { ImageCheck } from '../src/batch/runner.ts';
 import type { BatchSummary } from '../src/batch/types.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
-import { batchCostPerImage, type ConfigInput } from '../src/config/schema.ts';
-import { createGeminiProvider } from '../src/providers/gemini.ts';
-import { BatchApiError, classifyJobError, createGeminiBatchClient } from '../src/providers/gemini-batch.ts';
+import type { ConfigInput } from '../src/config/schema.ts';
+import { BatchApiError, classifyJobError } from '../src/providers/gemini-batch.ts';
 import { statsRows } from '../src/stats/aggregate.ts';
 import { readBatchReports } from '../src/stats/reports.ts';
 import { VirtualClock } from '../src/util/clock.ts';
-import { caseAll, readJson, TEST_KEY, testConfig } from './support/engine.ts';
+import { caseAll, geminiClients, readJson, TEST_KEY } from './support/engine.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
 import { type FakeGeminiBatch, startFakeGeminiWithBatch } from './support/fake-gemini-batch.ts';
 import { makeTempRoot } from './support/temp-root.ts';
@@ -51,22 +50,7 @@ async function nameOf(batchId: string): Promise<string> {
 }
 
 function clients(over: ConfigInput = {}) {
-  const config = testConfig(over);
-  const common = {
-    apiKey: TEST_KEY,
-    model: config.model,
-    apiVersion: config.apiVersion,
-    baseUrl: fake.url,
-    timeoutMs: config.timing.requestTimeout,
-  };
-  return {
-    config,
-    provider: createGeminiProvider({ ...common, costPerImage: 0.039 }),
-    batchClient: createGeminiBatchClient({
-      ...common,
-      costPerImage: batchCostPerImage(config, config.model),
-    }),
-  };
+  return geminiClients(fake.url, over);
 }
 
 /** Runs the real engine and the real @google/genai client against the fake, on a virtual clock. */

@@ -4,13 +4,10 @@ import { collectSubmitted, isCollectable, withoutInFlight } from '../src/batch/b
 import { readProgress, writeProgress } from '../src/batch/progress.ts';
 import { runBatch } from '../src/batch/run-batch.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
-import { batchCostPerImage } from '../src/config/schema.ts';
 import { classifyHttpError } from '../src/providers/classify-error.ts';
-import { createGeminiProvider } from '../src/providers/gemini.ts';
-import { createGeminiBatchClient } from '../src/providers/gemini-batch.ts';
 import { createPlaceholderProvider } from '../src/providers/placeholder.ts';
 import { VirtualClock } from '../src/util/clock.ts';
-import { caseAll, runAgainstFake, TEST_KEY, testConfig } from './support/engine.ts';
+import { caseAll, geminiClients, runAgainstFake, testConfig } from './support/engine.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
 import { type FakeGeminiBatch, startFakeGeminiWithBatch } from './support/fake-gemini-batch.ts';
 import { makeTempRoot } from './support/temp-root.ts';
@@ -27,22 +24,7 @@ afterEach(async () => {
 });
 
 function clients() {
-  const config = testConfig();
-  const common = {
-    apiKey: TEST_KEY,
-    model: config.model,
-    apiVersion: config.apiVersion,
-    baseUrl: fake.url,
-    timeoutMs: 2000,
-  };
-  return {
-    config,
-    provider: createGeminiProvider({ ...common, costPerImage: 0.039 }),
-    batchClient: createGeminiBatchClient({
-      ...common,
-      costPerImage: batchCostPerImage(config, config.model),
-    }),
-  };
+  return geminiClients(fake.url);
 }
 
 test('a bad key (400 API_KEY_INVALID) stops the batch as auth, and a resume with a good key finishes', async () => {

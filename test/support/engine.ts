@@ -5,8 +5,9 @@ import { readProgress } from '../../src/batch/progress.ts';
 import { runBatch } from '../../src/batch/run-batch.ts';
 import type { ImageCheck } from '../../src/batch/runner.ts';
 import type { BatchSummary } from '../../src/batch/types.ts';
-import { type ConfigInput, configSchema } from '../../src/config/schema.ts';
+import { batchCostPerImage, type ConfigInput, configSchema } from '../../src/config/schema.ts';
 import { createGeminiProvider } from '../../src/providers/gemini.ts';
+import { createGeminiBatchClient } from '../../src/providers/gemini-batch.ts';
 import { VirtualClock } from '../../src/util/clock.ts';
 import type { FakeGemini } from './fake-gemini.ts';
 
@@ -77,4 +78,24 @@ export const caseAll = (caseId = 'case-2025-01-19'): PlanSource => ({ kind: 'cas
 
 export function imagesPath(root: string, caseId = 'case-2025-01-19'): string {
   return join(root, 'cases', caseId, 'images');
+}
+
+/** The synchronous provider and the Batch API client, both pointed at a fake, as the CLI builds them. */
+export function geminiClients(baseUrl: string, over: ConfigInput = {}) {
+  const config = testConfig(over);
+  const common = {
+    apiKey: TEST_KEY,
+    model: config.model,
+    apiVersion: config.apiVersion,
+    baseUrl,
+    timeoutMs: config.timing.requestTimeout,
+  };
+  return {
+    config,
+    provider: createGeminiProvider({ ...common, costPerImage: 0.039 }),
+    batchClient: createGeminiBatchClient({
+      ...common,
+      costPerImage: batchCostPerImage(config, config.model),
+    }),
+  };
 }
