@@ -45,6 +45,8 @@ export interface RunChoice extends SourceChoice {
 export interface RunExtra {
   events?: BatchEvents;
   signal?: AbortSignal | undefined;
+  /** Gives up on requests in flight (a cancelled CI job). */
+  abandon?: AbortSignal | undefined;
   onBatchId?: (batchId: string) => void;
   batchIdScope?: string | undefined;
 }
@@ -157,6 +159,7 @@ export async function prepareRun(root: string, options: RunOptions, face: RunFac
           check: createQualityCheck(root),
           ...(extra.events ? { events: extra.events } : {}),
           ...(extra.signal ? { signal: extra.signal } : {}),
+          ...(extra.abandon ? { abandon: extra.abandon } : {}),
           ...(extra.onBatchId ? { onBatchId: extra.onBatchId } : {}),
           ...(extra.batchIdScope ? { batchIdScope: extra.batchIdScope } : {}),
         }),

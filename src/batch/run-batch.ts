@@ -112,6 +112,8 @@ export interface RunRequest {
   clock?: Clock;
   events?: BatchEvents;
   signal?: AbortSignal;
+  /** Gives up on requests in flight (see ExecuteOptions.abandon). */
+  abandon?: AbortSignal;
   check?: ImageCheck;
   /** Makes new batch ids unique across parallel CI jobs (e.g. the run id and the case); see claimBatchId. */
   batchIdScope?: string;
@@ -227,6 +229,7 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
     clock,
     ...(request.events ? { events: request.events } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
+    ...(request.abandon ? { abandon: request.abandon } : {}),
     ...(request.check ? { check: request.check } : {}),
     ...(request.force ? { force: true } : {}),
   });

@@ -37,6 +37,11 @@ export interface ExecuteOptions {
   events?: BatchEvents;
   /** Aborts the run (Ctrl-C): nothing new starts, in-flight requests end, the rest stays pending. */
   signal?: AbortSignal;
+  /**
+   * Gives up on the requests in flight (a runner about to kill the job): they are aborted, logged
+   * as ABANDONED and left pending. A string reason of `signal` becomes the stop reason.
+   */
+  abandon?: AbortSignal;
   check?: ImageCheck;
   /** Redo images that another batch made since this one started (a resume with --force). */
   force?: boolean;
@@ -250,10 +255,18 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
         imageId: item.imageId,
         prompt: item.prompt,
         aspectRatio: item.aspectRatio,
-        // No Ctrl-C signal here: an image the server is already making is paid for, so it is
-        // waited for (up to the request timeout); a second Ctrl-C quits at once.
+        // Not the Ctrl-C signal: an image the server is already making is paid for, so it is
+        // waited for (up to the request timeout) unless the run is abandoned.
+        ...(options.abandon ? { signal: options.abandon } : {}),
       });
       reservedCost -= provider.costPerImage;
+      if (!result.ok && options.abandon?.aborted) {
+        say(
+          'ABANDONED',
+          `${label(item)}: the request in flight was given up at shutdown (it may still be billed); left pending`,
+        );
+        return;
+      }
       let failure: GenerationFailure | undefined;
       if (result.ok) {
         lastQuality = options.check ? await options.check(item, result.bytes) : [];
@@ -380,7 +393,10 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
     await log.flush().catch(() => undefined);
     throw crash;
   }
-  if (!stop && options.signal?.aborted) halt({ exitCode: 3, reason: 'interrupted' });
+  if (!stop && options.signal?.aborted) {
+    const why = options.signal.reason;
+    halt({ exitCode: 3, reason: typeof why === 'string' ? why : 'interrupted' });
+  }
 
   // Outcome.
   const failedCount = progress.failed.length;

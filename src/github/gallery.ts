@@ -33,7 +33,11 @@ export interface GalleryFailure {
 export interface GalleryOptions {
   owner: string;
   repo: string;
-  /** The commit on the PR branch the images are shown from; pinning it keeps the body true after later pushes. */
+  /**
+   * The commit on the PR branch the images are shown from; pinning it keeps the body true after
+   * later pushes. Empty in a job summary of a run that pushed nothing: the images are on no branch,
+   * so the table shows no picture rather than a link to HEAD of the default branch, where they are not.
+   */
   sha: string;
   images: GalleryImage[];
   /** Defaults to GITHUB_SERVER_URL, then https://github.com. */
@@ -84,7 +88,19 @@ export function escapeHtmlText(text: string): string {
     .replace(/@/g, '&#64;');
 }
 
-/** Raw-file URL of `path` at `sha`; each segment is encoded so a path can never break out of the URL. */
+/**
+ * Raw-file URL of `path` at `sha`; each segment is encoded so a path can never break out of the URL.
+ *
+ * Why `github.com/OWNER/REPO/blob/SHA/path?raw=true` and not raw.githubusercontent.com: in a private
+ * repository GitHub serves this URL to the signed-in viewer's session and redirects it to a raw URL
+ * with a fresh token of that viewer, so the picture shows for every member and for nobody else
+ * (pingdotgg/t3code#6600 shows this form in private-repository PR comments; #11706 there: such
+ * files answer 404 only to a browser without the viewer's GitHub session). A raw.githubusercontent.com
+ * URL of a private file works only with the `?token=` GitHub appends for one user, and that token
+ * expires (rgrove/rawgit#62, lukehorvat/github-ast-viewer#2, jennybc/happy-git-with-r#38): written
+ * into a PR body it would break for everyone after a while and hand one person's token to all.
+ * Pinned to the commit, not a branch: the default branch does not hold the images.
+ */
 export function rawImageUrl(options: {
   serverUrl?: string;
   owner: string;
@@ -133,10 +149,11 @@ function imageTag(url: string, alt: string, width: number): string {
  */
 export function buildGalleryTable(options: GalleryOptions): string {
   const rows = options.images.map((image) => {
-    const url = rawImageUrl({ ...options, path: image.file });
     const flags = flagsOf(image);
     return [
-      imageTag(url, `${image.caseId} ${image.imageId}`, 160),
+      options.sha
+        ? imageTag(rawImageUrl({ ...options, path: image.file }), `${image.caseId} ${image.imageId}`, 160)
+        : '_not committed_',
       escapeCell(image.caseId),
       escapeCell(image.imageId),
       escapeCell(image.name),

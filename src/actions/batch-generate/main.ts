@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import * as core from '@actions/core';
 import { readBatchFile } from '../../batch/batch-file.ts';
 import { collectSubmitted, isCollectable } from '../../batch/batch-mode/index.ts';
+import type { BatchEvents } from '../../batch/events.ts';
 import type { ImageType, PlanSource } from '../../batch/plan.ts';
 import { prepareRun } from '../../batch/prepare-run.ts';
 import { BATCH_ID_PATTERN, readProgress } from '../../batch/progress.ts';
@@ -11,13 +12,13 @@ import type { BatchSummary } from '../../batch/types.ts';
 import { assertCaseId } from '../../cases/ids.ts';
 import { InputError } from '../../errors.ts';
 import { uploadReports } from '../../github/artifact.ts';
-import { buildPullRequestBody, buildSummaryMarkdown, formatUsd } from '../../github/gallery.ts';
-import { commitAndPush } from '../../github/git.ts';
-import { makeOctokit, type Octokit, upsertPullRequest } from '../../github/pull-request.ts';
+import { buildSummaryMarkdown, formatUsd, type GalleryFailure } from '../../github/gallery.ts';
+import { makeOctokit, type Octokit } from '../../github/pull-request.ts';
 import { annotateFailures, writeJobSummary } from '../../github/summary.ts';
 import { createQualityCheck } from '../../quality/index.ts';
 import { writeBatchStats } from '../../stats/index.ts';
 import { type BranchPlan, baseBranch, overlayFromCommit, planBranch } from '../branch-state.ts';
+import { Shutdown } from '../cancel.ts';
 import {
   casesOfBatch,
   galleryFailures,
@@ -35,6 +36,8 @@ import {
   repository,
   workspace,
 } from '../inputs.ts';
+import { Checkpoints } from './checkpoint.ts';
+import { BranchPublisher } from './publish.ts';
 
 const TYPES: readonly ImageType[] = ['all', 'suspects', 'scene'];
 
@@ -56,6 +59,9 @@ interface Inputs {
   openPr: boolean;
   artifactName: string | undefined;
   mode: 'sync' | 'batch';
+  checkpointImages: number;
+  checkpointMinutes: number;
+  deadlineMinutes: number | undefined;
 }
 
 function readInputs(): Inputs {
@@ -77,7 +83,16 @@ function readInputs(): Inputs {
     openPr: booleanInput('open-pr', false),
     artifactName: optionalInput('artifact-name'),
     mode: oneOf('mode', ['sync', 'batch'] as const) ?? 'sync',
+    checkpointImages: Math.floor(numberInput('checkpoint-images') ?? 10),
+    checkpointMinutes: numberInput('checkpoint-minutes') ?? 5,
+    deadlineMinutes: deadlineInput(),
   };
+}
+
+/** `deadline-minutes`: empty or 0 means none. */
+function deadlineInput(): number | undefined {
+  const minutes = numberInput('deadline-minutes');
+  return minutes ? minutes : undefined;
 }
 
 /** Which cases the run will write, known before it starts (so the branch can be picked first). */
@@ -96,11 +111,6 @@ async function plannedCases(root: string, source: PlanSource | undefined, resume
 
 function setOutputs(values: Record<string, string | number>): void {
   for (const [name, value] of Object.entries(values)) core.setOutput(name, String(value));
-}
-
-/** Files the pull request carries for these cases: their images directory (manifest included) and case.json. */
-function casePaths(caseIds: readonly string[]): string[] {
-  return caseIds.flatMap((id) => [join('cases', id, 'images'), join('cases', id, 'case.json')]);
 }
 
 /**
@@ -193,7 +203,7 @@ class Branches {
   }
 }
 
-async function generate(i: Inputs): Promise<void> {
+async function generate(i: Inputs, shutdown: Shutdown): Promise<void> {
   const root = workspace();
   if (i.openPr && !i.commit) {
     throw new InputError('open-pr needs commit: true (the pull request shows the committed images)', {
@@ -282,9 +292,14 @@ async function generate(i: Inputs): Promise<void> {
   if (i.openPr && branch) await pullRequestBase(root, branch);
 
   let grouped = false;
+  const live = new LiveBatch(i, shutdown, (batchId) =>
+    publisherFor(root, i, { batchId, cases, branch, branches }),
+  );
   const result = await run
     .run({
-      events: logEvents(),
+      events: live.events,
+      signal: shutdown.signal,
+      abandon: shutdown.abandon,
       ...(process.env.GITHUB_RUN_ID
         ? {
             // Not the run attempt: re-running a failed attempt continues the same batch id and branch.
@@ -295,10 +310,12 @@ async function generate(i: Inputs): Promise<void> {
         core.setOutput('batch-id', batchId);
         core.startGroup(`Batch ${batchId}`);
         grouped = true;
+        live.begin(batchId);
       },
     })
-    .finally(() => {
+    .finally(async () => {
       if (grouped) core.endGroup();
+      await live.close();
     });
 
   if (result.batchId === null) {
@@ -319,7 +336,120 @@ async function generate(i: Inputs): Promise<void> {
     );
     return;
   }
-  await finish(root, i, result, { cases, branch, branches });
+  await finish(root, i, result, { cases, branch, branches, live });
+}
+
+/** The publisher of a batch's branch: its cases, branch and pull request base are settled here. */
+async function publisherFor(
+  root: string,
+  i: Inputs,
+  state: { batchId: string; cases: string[]; branch: string | undefined; branches: Branches },
+): Promise<BranchPublisher> {
+  const cases = state.cases.length ? state.cases : await casesOfBatch(root, state.batchId);
+  const branch = state.branch ?? branchOf(state.batchId, cases);
+  const { owner, repo } = repository();
+  return new BranchPublisher({
+    root,
+    token: i.githubToken,
+    owner,
+    repo,
+    branch,
+    cases,
+    batchId: state.batchId,
+    base: i.openPr ? await pullRequestBase(root, branch) : undefined,
+    // A branch first seen here (a new batch over several cases) is not overlaid: its images are made.
+    plan: () => state.branches.settle(branch, cases, false),
+  });
+}
+
+/**
+ * A batch while it runs under Actions: its log lines, checkpoints pushed from its events (see
+ * Checkpoints), and the push a cancel asks for at once. The one publisher it makes is the one the
+ * end of the run pushes with, so pushes never overlap.
+ */
+class LiveBatch {
+  readonly generated: Array<{ caseId: string; imageId: string }> = [];
+  readonly failures: GalleryFailure[] = [];
+  readonly events: BatchEvents;
+  private checkpoints: Checkpoints | undefined;
+  private publisher: Promise<BranchPublisher> | undefined;
+  private cancelPushReported = false;
+
+  constructor(
+    private readonly i: Inputs,
+    private readonly shutdown: Shutdown,
+    private readonly makePublisher: (batchId: string) => Promise<BranchPublisher>,
+  ) {
+    this.events = {
+      ...logEvents(),
+      imageDone: (item) => {
+        this.generated.push({ caseId: item.caseId, imageId: item.imageId });
+        this.checkpoints?.saved(true);
+      },
+      imageFailed: (item, failure) => {
+        this.failures.push({
+          caseId: item.caseId,
+          imageId: item.imageId,
+          error: failure.message,
+          errorType: failure.errorType,
+        });
+        this.checkpoints?.saved(false);
+      },
+    };
+  }
+
+  /** The batch id is claimed: checkpoints can start (only when the run commits). */
+  begin(batchId: string): void {
+    if (!this.i.commit) return;
+    this.publisher = this.makePublisher(batchId);
+    // Never an unhandled rejection: the final push awaits the same promise and reports the error.
+    this.publisher.catch(() => undefined);
+    this.checkpoints = new Checkpoints({
+      everyImages: this.i.checkpointImages,
+      everyMs: this.i.checkpointMinutes * 60_000,
+      push: () => this.checkpoint(),
+    });
+    this.shutdown.onStop((cause) => {
+      if (cause.kind === 'signal') this.checkpoints?.request(`${cause.signal}`);
+    });
+    // A cancel that came before the batch id was claimed still gets its push.
+    if (this.shutdown.cancelled && this.shutdown.cause?.kind === 'signal')
+      this.checkpoints.request(this.shutdown.cause.signal);
+  }
+
+  async close(): Promise<void> {
+    await this.checkpoints?.close();
+  }
+
+  /** The publisher, when the run commits and a batch was claimed. */
+  get branchPublisher(): Promise<BranchPublisher> | undefined {
+    return this.publisher;
+  }
+
+  private async checkpoint(): Promise<string> {
+    if (!this.publisher) return 'nothing to push yet';
+    const startedAt = Date.now();
+    const publisher = await this.publisher;
+    const commit = await publisher.push();
+    this.reportCancelPush(startedAt, publisher.branch, commit.sha);
+    if (!commit.changed) return `nothing new for ${publisher.branch}`;
+    let line = `pushed ${commit.sha.slice(0, 12)} to ${publisher.branch}`;
+    if (this.i.openPr) {
+      const pr = await publisher.updatePullRequest(this.generated, this.failures);
+      if (pr) line += `; ${pr.created ? 'opened' : 'updated'} pull request #${pr.number}`;
+    }
+    return line;
+  }
+
+  /** The figure the cancel is judged by: from the signal to what had answered being on the remote. */
+  reportCancelPush(startedAt: number, branch: string, sha: string): void {
+    const cause = this.shutdown.cause;
+    if (this.cancelPushReported || cause?.kind !== 'signal' || startedAt < cause.at) return;
+    this.cancelPushReported = true;
+    core.info(
+      `Cancel: what had answered before ${cause.signal} is on ${branch} at ${sha.slice(0, 12)}, ${Date.now() - cause.at} ms after the signal.`,
+    );
+  }
 }
 
 /** Batch-mode batches in the working tree that are waiting to be collected. */
@@ -348,10 +478,8 @@ async function finish(
   root: string,
   i: Inputs,
   result: BatchSummary,
-  state: { cases: string[]; branch: string | undefined; branches: Branches },
+  state: { cases: string[]; branch: string | undefined; branches: Branches; live?: LiveBatch },
 ): Promise<void> {
-  const cases = state.cases.length ? state.cases : await casesOfBatch(root, result.batchId);
-  const branch = state.branch ?? branchOf(result.batchId, cases);
   const reportPath = relative(root, result.errorReportFile);
   setOutputs({
     'batch-id': result.batchId,
@@ -360,6 +488,7 @@ async function finish(
     failed: result.failed,
     cost: result.costUsd,
     'report-path': reportPath,
+    'exit-code': result.exitCode,
   });
   core.info(
     `${result.batchId}: ${result.successful}/${result.total} done, ${result.failed} failed, ${result.pending} pending, ${formatUsd(result.costUsd)}` +
@@ -368,63 +497,51 @@ async function finish(
   annotateFailures(result.failures);
 
   const { owner, repo } = repository();
+  const publisher = await (state.live?.branchPublisher ??
+    publisherFor(root, i, { batchId: result.batchId, ...state }));
+  const { branch } = publisher;
+  const cases = publisher.cases;
   let sha: string | undefined;
   let pullRequestUrl = '';
-  const base = i.openPr ? await pullRequestBase(root, branch) : undefined;
   if (i.commit) {
-    // A branch first seen here (a new batch over several cases) is not overlaid: its images are made.
-    const plan = await state.branches.settle(branch, cases, false);
-    const commit = await commitAndPush({
-      cwd: root,
-      branch,
-      paths: [...casePaths(cases), progressPath(result.batchId)],
-      message: `lineup: images for ${cases.length === 1 ? cases[0] : `${cases.length} cases`} (${result.batchId})`,
-      ...(i.githubToken ? { token: i.githubToken } : {}),
-      // A branch whose pull request was merged or closed starts over from the checkout.
-      ...(plan.kind === 'fresh' ? { fresh: true, expectedTip: plan.tip } : {}),
-    });
-    sha = commit.sha;
+    const startedAt = Date.now();
+    const commit = await publisher.push();
+    state.live?.reportCancelPush(startedAt, branch, commit.sha);
+    sha = publisher.sha;
     core.setOutput('branch', branch);
     core.info(
-      commit.changed ? `Pushed ${sha.slice(0, 12)} to ${branch}` : `Nothing new to commit on ${branch}`,
+      commit.changed
+        ? `Pushed ${commit.sha.slice(0, 12)} to ${branch}`
+        : `Nothing new to commit on ${branch}`,
     );
-    if (!commit.changed && plan.kind !== 'continue') sha = undefined;
   }
 
   const images = await galleryForCases(root, cases, { generated: result.generated });
   const failures = galleryFailures(result);
-  if (i.openPr && base && sha && i.githubToken && images.length > 0) {
-    const pr = await upsertPullRequest({
-      octokit: makeOctokit(i.githubToken),
-      owner,
-      repo,
-      head: branch,
-      base,
-      title:
-        cases.length === 1
-          ? `Images for ${cases[0]}`
-          : `Images for ${cases.length} cases (${result.batchId})`,
-      body: buildPullRequestBody({ owner, repo, sha, images, batchId: result.batchId, failures }),
-      labels: ['lineup', 'images'],
-    });
-    pullRequestUrl = pr.url;
-    core.setOutput('pull-request-url', pr.url);
-    core.info(`${pr.created ? 'Opened' : 'Updated'} pull request #${pr.number}: ${pr.url}`);
+  if (i.openPr && sha && i.githubToken && images.length > 0) {
+    const pr = await publisher.updatePullRequest(result.generated, failures);
+    if (pr) {
+      pullRequestUrl = pr.url;
+      core.setOutput('pull-request-url', pr.url);
+      core.info(`${pr.created ? 'Opened' : 'Updated'} pull request #${pr.number}: ${pr.url}`);
+    }
   }
 
   const summary = buildSummaryMarkdown({
     owner,
     repo,
-    sha: sha ?? 'HEAD',
+    // No commit, no picture: never a link to HEAD of the default branch, where the images are not.
+    sha: sha ?? '',
     images,
     batchId: result.batchId,
     failures,
-    title: `lineup ${result.batchId}: ${result.successful}/${result.total} images, ${formatUsd(result.costUsd)}`,
+    title: `lineup ${result.batchId}: ${result.successful}/${result.total} images, ${formatUsd(result.costUsd)}${result.stopReason ? ` (${result.stopReason})` : ''}`,
   });
   await writeJobSummary(
     summary +
       (pullRequestUrl ? `\nPull request: ${pullRequestUrl}\n` : '') +
-      (i.commit ? `\nBranch: \`${branch}\`\n` : ''),
+      (i.commit ? `\nBranch: \`${branch}\`\n` : '') +
+      (result.exitCode === 3 ? `\n${howToGoOn(i, result, branch)}\n` : ''),
   );
 
   await uploadRunReports(root, i.artifactName ?? `lineup-report-${result.batchId}`, result);
@@ -433,7 +550,7 @@ async function finish(
     core.info(`Submitted to the Gemini Batch API; collect the images later with resume: ${result.batchId}`);
   } else if (result.exitCode === 3) {
     core.warning(
-      `Stopped early on purpose (${result.stopReason ?? 'stopped'}); ${result.pending} image(s) left pending. Run again with resume: ${result.batchId}`,
+      `Stopped early on purpose (${result.stopReason ?? 'stopped'}); ${result.pending} image(s) left pending. ${howToGoOn(i, result, branch)}`,
       { title: 'lineup batch stopped early' },
     );
   } else if (result.exitCode !== 0) {
@@ -441,6 +558,13 @@ async function finish(
       `${result.failed} of ${result.total} image(s) failed in ${result.batchId}; see the annotations and ${reportPath}`,
     );
   }
+}
+
+/** What a person does after a stopped batch: run the same thing again, or resume it by id. */
+function howToGoOn(i: Inputs, result: BatchSummary, branch: string): string {
+  const resume = `Run again with resume: ${result.batchId}`;
+  if (!i.commit) return `${resume}.`;
+  return `${resume}, or run the same workflow again: it continues from \`${branch}\` and never asks again for an image the branch holds.`;
 }
 
 /** Error report, log and the stats table as one artifact; a missing artifact service is a warning, not a failed run. */
@@ -481,13 +605,23 @@ async function eventPayload(): Promise<Record<string, unknown> | undefined> {
 /** The action: one top-level catch, so every failure is one clear line and the key is never in it. */
 export async function run(): Promise<void> {
   let secrets: Array<string | undefined> = [];
+  let shutdown: Shutdown | undefined;
   try {
     const apiKeyInput = core.getInput('gemini-api-key').trim() || process.env.GEMINI_API_KEY?.trim();
     const tokenInput = core.getInput('github-token').trim();
     secrets = [apiKeyInput, tokenInput];
     maskSecrets(apiKeyInput, tokenInput);
-    await generate(readInputs());
+    const inputs = readInputs();
+    // Installed before anything is planned: from here on a cancel never kills the process outright.
+    shutdown = new Shutdown({
+      deadlineMs: inputs.deadlineMinutes === undefined ? undefined : inputs.deadlineMinutes * 60_000,
+    }).install();
+    await generate(inputs, shutdown);
   } catch (error) {
     core.setFailed(failureMessage(error, secrets));
+  } finally {
+    shutdown?.dispose();
   }
+  // A cancelled run ends now: a request given up may still hold a socket, and the kill is near.
+  if (shutdown?.cancelled) process.exit();
 }
