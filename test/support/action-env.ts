@@ -62,14 +62,28 @@ export function parseCommandFile(text: string): Record<string, string> {
   return out;
 }
 
+/** A bundled action started as a child process, watched while it runs. */
+export interface StartedAction {
+  pid: number | undefined;
+  /** stdout so far. */
+  stdout(): string;
+  /** Resolves when stdout has a line matching `pattern` (rejects when the process ends first). */
+  waitForOutput(pattern: RegExp): Promise<string>;
+  kill(signal: NodeJS.Signals): boolean;
+  /** Whether the process has ended. */
+  exited(): boolean;
+  /** Resolves when the process has ended, with what a runner would collect. */
+  done: Promise<ActionRun>;
+}
+
 /**
  * Starts a bundled action the way a runner does: `node dist/index.js` with INPUT_* variables (names
  * upper-cased, hyphens kept, which is why there is no shell in between) and the GITHUB_* files.
  */
-export async function runAction(
+export async function startAction(
   action: string,
   options: { cwd: string; inputs: Record<string, string>; env: Record<string, string | undefined> },
-): Promise<ActionRun> {
+): Promise<StartedAction> {
   const dir = await mkdtemp(join(tmpdir(), 'lineup-runner-'));
   const files = {
     GITHUB_OUTPUT: join(dir, 'output'),
@@ -100,24 +114,65 @@ export async function runAction(
   });
   let stdout = '';
   let stderr = '';
+  let ended = false;
+  const watchers: Array<{ pattern: RegExp; resolve(line: string): void; reject(e: Error): void }> = [];
+  const check = () => {
+    const lines = stdout.split('\n');
+    for (const w of [...watchers]) {
+      const line = lines.find((l) => w.pattern.test(l));
+      if (line !== undefined) {
+        watchers.splice(watchers.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  };
   child.stdout.on('data', (d: Buffer) => {
     stdout += d.toString();
+    check();
   });
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  const contents: Record<string, string> = {};
-  for (const [name, path] of Object.entries(files)) contents[name] = await readFile(path, 'utf8');
-  await rm(dir, { recursive: true, force: true });
+  const done = (async (): Promise<ActionRun> => {
+    const code = await new Promise<number | null>((resolve) =>
+      child.on('close', (c, signal) => resolve(c ?? (signal ? -1 : null))),
+    );
+    ended = true;
+    for (const w of watchers.splice(0))
+      w.reject(new Error(`the action ended before printing ${w.pattern}:\n${stdout}\n${stderr}`));
+    const contents: Record<string, string> = {};
+    for (const [name, path] of Object.entries(files)) contents[name] = await readFile(path, 'utf8');
+    await rm(dir, { recursive: true, force: true });
+    return {
+      code,
+      stdout,
+      stderr,
+      outputs: parseCommandFile(contents.GITHUB_OUTPUT ?? ''),
+      summary: contents.GITHUB_STEP_SUMMARY ?? '',
+      files: contents,
+    };
+  })();
   return {
-    code,
-    stdout,
-    stderr,
-    outputs: parseCommandFile(contents.GITHUB_OUTPUT ?? ''),
-    summary: contents.GITHUB_STEP_SUMMARY ?? '',
-    files: contents,
+    pid: child.pid,
+    stdout: () => stdout,
+    waitForOutput: (pattern) =>
+      new Promise((resolve, reject) => {
+        if (ended) return reject(new Error(`the action has ended without printing ${pattern}`));
+        watchers.push({ pattern, resolve, reject });
+        check();
+      }),
+    kill: (signal) => child.kill(signal),
+    exited: () => ended,
+    done,
   };
+}
+
+/** Runs a bundled action to its end (see startAction). */
+export async function runAction(
+  action: string,
+  options: { cwd: string; inputs: Record<string, string>; env: Record<string, string | undefined> },
+): Promise<ActionRun> {
+  return (await startAction(action, options)).done;
 }
 
 /** Lines of the run's stdout that hold `secret`, other than the one `::add-mask::` command that masks it. */
