@@ -1,5 +1,6 @@
 import { access } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchCancel } from './cancel.bench.ts';
 import { benchEngine } from './engine.bench.ts';
 import { benchGeminiOverhead } from './gemini.bench.ts';
 import { benchPlaceholder } from './placeholder.bench.ts';
@@ -30,6 +31,7 @@ const sections: Section[] = [
   { title: 'gemini provider overhead (bench/gemini.bench.ts)', run: () => benchGeminiOverhead() },
   { title: 'batch engine under a rate limit (bench/engine.bench.ts)', run: () => benchEngine() },
   await scanSection(),
+  { title: 'cancelled action: SIGINT to pushed commit (bench/cancel.bench.ts)', run: () => benchCancel() },
 ];
 
 const started = performance.now();

@@ -203,6 +203,21 @@ describe('batch-generate as a runner ends it', () => {
     expect(w.github.pulls).toHaveLength(1);
   }, 30_000);
 
+  test('checkpoint-minutes alone (a fraction of a minute): what is saved goes out while a request is still in flight', async () => {
+    const w = await world();
+    answerFastThenSlow(1);
+    const before = gemini.requests.length;
+    const child = await start(w, { 'checkpoint-images': '0', 'checkpoint-minutes': '0.005' });
+    const line = await child.waitForOutput(/Checkpoint \(0\.01 min since the last checkpoint\): pushed/);
+    expect(line).toContain(`to ${BRANCH}`);
+    await gemini.waitForRequests(before + 2);
+    child.kill('SIGKILL');
+    const killed = await child.done;
+    const answered = savedIds(killed.stdout);
+    expect(answered).toHaveLength(1);
+    expect(Object.keys(await manifestOnRemote(w.remote))).toEqual(answered);
+  }, 30_000);
+
   test('deadline-minutes: no new request after it, the one in flight finishes, pushed, exit 3, and the next run goes on', async () => {
     const w = await world();
     gemini.setHandler(() => ({ kind: 'image', latencyMs: 2_000 }));
