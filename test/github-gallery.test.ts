@@ -199,6 +199,14 @@ describe('buildPullRequestBody', () => {
     expect(summary).toContain(buildGalleryTable(opts(images)));
     expect(buildSummaryMarkdown(opts([]))).toContain('No images generated');
   });
+
+  test('a job summary without a pushed commit shows no picture, never one from HEAD of the default branch', () => {
+    const summary = buildSummaryMarkdown({ ...opts(images), sha: '' });
+    expect(summary).not.toContain('<img');
+    expect(summary).not.toContain('/blob/');
+    expect(rows(summary)[2]?.[0]?.trim()).toBe('_not committed_');
+    expect(summary).toContain('Ada Finch');
+  });
 });
 
 describe('galleryImagesFromManifest', () => {
