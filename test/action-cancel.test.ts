@@ -168,6 +168,26 @@ describe('batch-generate as a runner ends it', () => {
     expect(w.github.pulls[0]?.body).toContain(`${answered[0]}.png?raw=true`);
   }, 30_000);
 
+  test('cancel while a request is in flight that answers within the window: it is saved and pushed too, nothing new starts', async () => {
+    const w = await world();
+    answerFastThenSlow(1, 1_500);
+    const before = gemini.requests.length;
+    const child = await start(w, {});
+    await child.waitForOutput(/PROGRESS: 1\/4/);
+    await gemini.waitForRequests(before + 2);
+    await cancelLikeARunner(child);
+    const run = await child.done;
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).not.toContain('ABANDONED');
+    expect(gemini.requests.length - before).toBe(2);
+    const answered = savedIds(run.stdout);
+    expect(answered).toHaveLength(2);
+    expect(Object.keys(await manifestOnRemote(w.remote)).sort()).toEqual([...answered].sort());
+    const progress = await progressOnRemote(w.remote, run.outputs['batch-id'] ?? '');
+    expect(progress).toMatchObject({ status: 'stopped', stopReason: 'cancelled (SIGINT)' });
+    expect(progress.pending).toHaveLength(2);
+  }, 30_000);
+
   test('SIGKILL mid-run: the remote holds the last checkpoint, and a rerun finishes the case without asking for those again', async () => {
     const w = await world();
     answerFastThenSlow(2);
@@ -220,10 +240,10 @@ describe('batch-generate as a runner ends it', () => {
 
   test('deadline-minutes: no new request after it, the one in flight finishes, pushed, exit 3, and the next run goes on', async () => {
     const w = await world();
-    gemini.setHandler(() => ({ kind: 'image', latencyMs: 2_000 }));
+    gemini.setHandler(() => ({ kind: 'image', latencyMs: 2_500 }));
     const before = gemini.requests.length;
-    // 3 s: four images at 2 s each cannot all be made.
-    const run = await (await start(w, { 'deadline-minutes': '0.05' })).done;
+    // 6 s (room for a slow start on a busy machine): four images at 2.5 s each cannot all be made.
+    const run = await (await start(w, { 'deadline-minutes': '0.1' })).done;
     expect(run.stderr).toBe('');
     expect(run.code, run.stdout).toBe(0);
     expect(run.outputs['exit-code']).toBe('3');
