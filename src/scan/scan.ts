@@ -147,8 +147,7 @@ function isTrusted(dir: string, entry: ManifestEntry | undefined, manifestMtimeM
   if (entry?.mtimeMs === undefined) return false;
   const info = statSync(`${dir}/${entry.file}`, { throwIfNoEntry: false });
   return (
-    info !== undefined &&
-    info.isFile() &&
+    info?.isFile() === true &&
     info.size === entry.bytes &&
     info.mtimeMs === entry.mtimeMs &&
     entry.mtimeMs < manifestMtimeMs()
@@ -242,7 +241,11 @@ function scanCaseSync(root: string, caseId: string, options: ScanOptions): Image
 }
 
 /** Scans one case. A case that cannot be read (bad id, missing, invalid) is an InputError. */
-export async function scanCase(root: string, caseId: string, options: ScanOptions = {}): Promise<ImageStatus[]> {
+export async function scanCase(
+  root: string,
+  caseId: string,
+  options: ScanOptions = {},
+): Promise<ImageStatus[]> {
   const images = scanCaseSync(root, caseId, options);
   if (images) return images;
   // readCase words the "no such case" error the same way every command does.
