@@ -138,13 +138,20 @@ function findImage(
  * times on Linux move in coarse steps of a few ms) would match the stamp. As in git's "racily
  * clean" rule, an image whose stamped mtime is not older than the manifest's own mtime is read
  * anyway: any change after the manifest was written gets an mtime at least the manifest's, so it
- * can no longer equal the stamp. What stays trusted is a replacement whose mtime was set back on
- * purpose (`touch -d`, `cp -p`, `rsync -t`) to the stamped value with the same size, the risk
- * git's index takes too; `validate-case` compares every file's sha256 and catches it. A fresh
- * checkout gives every file a new mtime, so there the scan reads every image.
+ * can no longer equal the stamp. What stays trusted is a replacement of the same size whose mtime
+ * was set back to the stamp on purpose (`touch -d`, `cp -p`, `rsync -t`): git's index also
+ * compares ctime and the inode to catch that; the stamp leaves them out to stay one small field,
+ * and `validate-case` compares every file's sha256 and finds it. A fresh checkout gives every file
+ * a new mtime, so there the scan reads every image.
  */
-function isTrusted(dir: string, entry: ManifestEntry | undefined, manifestMtimeMs: () => number): boolean {
-  if (entry?.mtimeMs === undefined) return false;
+function isTrusted(
+  dir: string,
+  imageId: string,
+  entry: ManifestEntry,
+  manifestMtimeMs: () => number,
+): boolean {
+  // A file named for another image (a hand-edited manifest) is left to findImage, which ignores it.
+  if (entry.mtimeMs === undefined || !entry.file.startsWith(`${imageId}.`)) return false;
   const info = statSync(`${dir}/${entry.file}`, { throwIfNoEntry: false });
   return (
     info?.isFile() === true &&
@@ -178,7 +185,7 @@ function inspectImage(files: CaseFiles, imageId: string): ImageStatus {
     status.findings.push(kind);
     if (detail) status.details.push(detail);
   };
-  if (entry && files.trust && isTrusted(dir, entry, files.manifestMtimeMs)) {
+  if (entry && files.trust && isTrusted(dir, imageId, entry, files.manifestMtimeMs)) {
     // What reading it would say: a clean image, a placeholder only by the manifest's word.
     status.file = entry.file;
     if (entry.provider === 'placeholder') add('placeholder');
