@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { listCaseIds, readCase, writeCase } from '../src/cases/case-store.ts';
+import { isRealDate } from '../src/cases/ids.ts';
 import { readManifest, updateManifest, writeManifest } from '../src/cases/manifest-store.ts';
 import type { Case, ManifestEntry } from '../src/cases/schema.ts';
 import { InputError } from '../src/errors.ts';
@@ -223,6 +224,39 @@ describe('bad case files', () => {
       if (message) expect(error.message).toMatch(message);
     },
   );
+});
+
+describe('isRealDate', () => {
+  /** The definition it replaced: what a round trip through Date gives back unchanged. */
+  const byDate = (ymd: string) => {
+    const d = new Date(`${ymd}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === ymd;
+  };
+
+  test('agrees with a round trip through Date on every day, month and edge year', () => {
+    const two = (n: number) => String(n).padStart(2, '0');
+    let real = 0;
+    for (const year of ['0000', '0004', '1900', '1999', '2000', '2024', '2025', '2100', '2400', '9999']) {
+      for (let month = 0; month <= 13; month++) {
+        for (let day = 0; day <= 32; day++) {
+          const ymd = `${year}-${two(month)}-${two(day)}`;
+          expect(isRealDate(ymd), ymd).toBe(byDate(ymd));
+          if (byDate(ymd)) real += 1;
+        }
+      }
+    }
+    expect(real).toBe(5 * 366 + 5 * 365);
+    for (const odd of [
+      '',
+      '2025-1-19',
+      '2025-01-19 ',
+      '+02025-01-19',
+      '2025-01-19T00',
+      '２０２５-01-19',
+      'abcd-ef-gh',
+    ])
+      expect(isRealDate(odd), odd).toBe(false);
+  });
 });
 
 describe('readCase ids', () => {

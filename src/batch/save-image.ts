@@ -7,6 +7,7 @@ import type { ManifestEntry } from '../cases/schema.ts';
 import { verifyImage } from '../images/inspect.ts';
 import { isPlaceholderPng } from '../providers/placeholder.ts';
 import type { GeneratedImage, ImageMimeType } from '../providers/types.ts';
+import { trustStamp } from '../scan/trust.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 
 export interface SaveMeta {
@@ -39,6 +40,8 @@ export async function saveImage(
     file: basename(path),
     sha256: sha256(image.bytes),
     bytes: image.bytes.byteLength,
+    // Size and mtime as written, so the scan can trust the file without reading it.
+    ...(await trustStamp(path, image.bytes)),
     width: image.width,
     height: image.height,
     mimeType: image.mimeType,

@@ -80,6 +80,12 @@ export const manifestEntrySchema = z.object({
   file: z.string().regex(/^(?:suspect-[1-9]\d?|scene)\.(?:png|jpg|webp)$/, 'must be <image-id>.png|jpg|webp'),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex sha256'),
   bytes: z.number().int().nonnegative(),
+  /**
+   * The file's mtime (ms) right after it was written, when its bytes were a clean image: with
+   * `bytes` it lets the scan trust the file without reading it (see the README's scan section).
+   * Absent in older manifests, and for images the scan must always read.
+   */
+  mtimeMs: z.number().nonnegative().optional(),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   mimeType: z.enum(['image/png', 'image/jpeg', 'image/webp']),

@@ -66,25 +66,46 @@ function tailProblem(header: ImageHeader, head: Uint8Array, tail: Uint8Array, si
   }
 }
 
+/** Reads `length` bytes at `position` (fewer at the end of the file); `into` may be reused. */
+type ReadAt = (length: number, position: number, into?: Uint8Array) => Uint8Array;
+
+/**
+ * The facts from a source of bytes: the same few reads whether the bytes are a file on disk (the
+ * scan) or an image still in memory (saving it, to know whether the scan may trust it later).
+ * A short first read means the whole file is in hand; only bigger files pay for `sizeOf`.
+ */
+function factsFrom(readAt: ReadAt, sizeOf: () => number): FileFacts {
+  let head = readAt(FIRST_HEAD, 0, SHARED_HEAD);
+  const size = head.length < FIRST_HEAD ? head.length : sizeOf();
+  if (size === 0) return { size, head, header: null, problem: 'empty file' };
+  let header = readImageHeader(head);
+  for (const longer of LONGER_HEADS) {
+    if (header || head.length >= size || head[0] !== 0xff) break;
+    head = readAt(Math.min(longer, size), 0);
+    header = readImageHeader(head);
+  }
+  if (!header) return { size, head, header, problem: 'not a PNG, JPEG or WebP image with a valid header' };
+  const tail = size <= head.length ? head.subarray(Math.max(0, size - TAIL)) : readAt(TAIL, size - TAIL);
+  return { size, head, header, problem: tailProblem(header, head, tail, size) };
+}
+
 /** Size, header and a whole-file sanity check from at most a few reads at the start and end of the file. */
 export function readFileFacts(path: string): FileFacts {
   const fd = openSync(path, 'r');
   try {
-    let head = readFully(fd, FIRST_HEAD, 0, SHARED_HEAD);
-    // A short read means the whole file is in hand; only bigger files pay for a stat.
-    const size = head.length < FIRST_HEAD ? head.length : fstatSync(fd).size;
-    if (size === 0) return { size, head, header: null, problem: 'empty file' };
-    let header = readImageHeader(head);
-    for (const longer of LONGER_HEADS) {
-      if (header || head.length >= size || head[0] !== 0xff) break;
-      head = readFully(fd, Math.min(longer, size), 0);
-      header = readImageHeader(head);
-    }
-    if (!header) return { size, head, header, problem: 'not a PNG, JPEG or WebP image with a valid header' };
-    const tail =
-      size <= head.length ? head.subarray(Math.max(0, size - TAIL)) : readFully(fd, TAIL, size - TAIL);
-    return { size, head, header, problem: tailProblem(header, head, tail, size) };
+    return factsFrom(
+      (length, position, into) => readFully(fd, length, position, into),
+      () => fstatSync(fd).size,
+    );
   } finally {
     closeSync(fd);
   }
+}
+
+/** What readFileFacts would say about a file holding exactly these bytes. */
+export function bytesFacts(bytes: Uint8Array): FileFacts {
+  return factsFrom(
+    (length, position) => bytes.subarray(position, Math.min(bytes.length, position + length)),
+    () => bytes.length,
+  );
 }

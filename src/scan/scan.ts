@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { PlannedImage } from '../batch/types.ts';
 import { parseCase, readCase } from '../cases/case-store.ts';
 import { isCaseId } from '../cases/ids.ts';
@@ -129,40 +129,84 @@ function findImage(
   return null;
 }
 
-function inspectImage(data: Case, manifest: Manifest, dir: string, imageId: string): ImageStatus {
-  const status: ImageStatus =
-    imageId === 'scene'
-      ? { caseId: data.id, imageId, type: 'scene', file: null, findings: [], details: [] }
-      : {
-          caseId: data.id,
-          imageId,
-          type: 'suspect',
-          suspectId: imageId,
-          file: null,
-          findings: [],
-          details: [],
-        };
+/**
+ * Whether the scan may skip reading the image: the file the manifest names has the size and mtime
+ * saveImage stamped right after writing it (only clean images are stamped, see trust.ts), as git's
+ * index trusts a file whose stat it recorded.
+ *
+ * The racy case: a file replaced by another of the same size within the same mtime tick (file
+ * times on Linux move in coarse steps of a few ms) would match the stamp. As in git's "racily
+ * clean" rule, an image whose stamped mtime is not older than the manifest's own mtime is read
+ * anyway: any change after the manifest was written gets an mtime at least the manifest's, so it
+ * can no longer equal the stamp. What stays trusted is a replacement of the same size whose mtime
+ * was set back to the stamp on purpose (`touch -d`, `cp -p`, `rsync -t`): git's index also
+ * compares ctime and the inode to catch that; the stamp leaves them out to stay one small field,
+ * and `validate-case` compares every file's sha256 and finds it. A fresh checkout gives every file
+ * a new mtime, so there the scan reads every image.
+ */
+function isTrusted(
+  dir: string,
+  imageId: string,
+  entry: ManifestEntry,
+  manifestMtimeMs: () => number,
+): boolean {
+  // A file named for another image (a hand-edited manifest) is left to findImage, which ignores it.
+  if (entry.mtimeMs === undefined || !entry.file.startsWith(`${imageId}.`)) return false;
+  const info = statSync(`${dir}/${entry.file}`, { throwIfNoEntry: false });
+  return (
+    info?.isFile() === true &&
+    info.size === entry.bytes &&
+    info.mtimeMs === entry.mtimeMs &&
+    entry.mtimeMs < manifestMtimeMs()
+  );
+}
+
+function newStatus(caseId: string, imageId: string): ImageStatus {
+  return imageId === 'scene'
+    ? { caseId, imageId, type: 'scene', file: null, findings: [], details: [] }
+    : { caseId, imageId, type: 'suspect', suspectId: imageId, file: null, findings: [], details: [] };
+}
+
+interface CaseFiles {
+  data: Case;
+  manifest: Manifest;
+  /** The case's images/ directory. */
+  dir: string;
+  /** The manifest file's mtime (stat-ed once, on first need); 0 when there is none. */
+  manifestMtimeMs: () => number;
+  trust: boolean;
+}
+
+function inspectImage(files: CaseFiles, imageId: string): ImageStatus {
+  const { data, manifest, dir } = files;
+  const status = newStatus(data.id, imageId);
   const entry = manifest.images[imageId];
-  const found = findImage(dir, imageId, entry);
   const add = (kind: FindingKind, detail?: string) => {
     status.findings.push(kind);
     if (detail) status.details.push(detail);
   };
-  if (!found) {
-    add('missing', entry ? `the manifest lists ${entry.file} but there is no file` : undefined);
-    return status;
-  }
-  const { file, facts } = found;
-  status.file = file;
-  if (facts.size === 0) add('empty');
-  else if (facts.problem) add('corrupt', facts.problem);
-  else if (facts.header && !file.endsWith(`.${EXTENSION_FOR_MIME[facts.header.mimeType]}`)) {
-    add('corrupt', `${file} holds ${facts.header.mimeType} data`);
-  }
-  if (entry?.provider === 'placeholder' || isPlaceholderPng(facts.head)) add('placeholder');
-  if (!entry) {
-    add('unrecorded', `${file} is not in manifest.json`);
-    return status;
+  if (entry && files.trust && isTrusted(dir, imageId, entry, files.manifestMtimeMs)) {
+    // What reading it would say: a clean image, a placeholder only by the manifest's word.
+    status.file = entry.file;
+    if (entry.provider === 'placeholder') add('placeholder');
+  } else {
+    const found = findImage(dir, imageId, entry);
+    if (!found) {
+      add('missing', entry ? `the manifest lists ${entry.file} but there is no file` : undefined);
+      return status;
+    }
+    const { file, facts } = found;
+    status.file = file;
+    if (facts.size === 0) add('empty');
+    else if (facts.problem) add('corrupt', facts.problem);
+    else if (facts.header && !file.endsWith(`.${EXTENSION_FOR_MIME[facts.header.mimeType]}`)) {
+      add('corrupt', `${file} holds ${facts.header.mimeType} data`);
+    }
+    if (entry?.provider === 'placeholder' || isPlaceholderPng(facts.head)) add('placeholder');
+    if (!entry) {
+      add('unrecorded', `${file} is not in manifest.json`);
+      return status;
+    }
   }
   // Built only for images that have a file and an entry: no hash to compare otherwise.
   const expected = buildPrompt(data, imageId).promptHash;
@@ -171,22 +215,45 @@ function inspectImage(data: Case, manifest: Manifest, dir: string, imageId: stri
   return status;
 }
 
+/** How to scan. `trustRecorded: false` reads every image (the slow path, for comparison). */
+export interface ScanOptions {
+  trustRecorded?: boolean;
+}
+
+/** The mtime of a file, once, on first call; 0 when it cannot be stat-ed (so nothing is trusted). */
+function lazyMtime(path: string): () => number {
+  let mtimeMs: number | undefined;
+  return () => {
+    mtimeMs ??= statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    return mtimeMs;
+  };
+}
+
 /** null when the directory has no case.json (not a case); throws InputError when it is invalid. */
-function scanCaseSync(root: string, caseId: string): ImageStatus[] | null {
+function scanCaseSync(root: string, caseId: string, options: ScanOptions): ImageStatus[] | null {
   // caseDir checks the id before any path is built; the rest are plain concatenations of it.
   const dir = caseDir(root, caseId);
   const data = loadCase(dir, caseId);
   if (!data) return null;
-  const manifest = loadManifest(dir, caseId);
-  const images = `${dir}/images`;
-  const statuses = data.suspects.map((s) => inspectImage(data, manifest, images, s.id));
-  statuses.push(inspectImage(data, manifest, images, 'scene'));
+  const files: CaseFiles = {
+    data,
+    manifest: loadManifest(dir, caseId),
+    dir: `${dir}/images`,
+    manifestMtimeMs: lazyMtime(`${dir}/images/manifest.json`),
+    trust: options.trustRecorded ?? true,
+  };
+  const statuses = data.suspects.map((s) => inspectImage(files, s.id));
+  statuses.push(inspectImage(files, 'scene'));
   return statuses;
 }
 
 /** Scans one case. A case that cannot be read (bad id, missing, invalid) is an InputError. */
-export async function scanCase(root: string, caseId: string): Promise<ImageStatus[]> {
-  const images = scanCaseSync(root, caseId);
+export async function scanCase(
+  root: string,
+  caseId: string,
+  options: ScanOptions = {},
+): Promise<ImageStatus[]> {
+  const images = scanCaseSync(root, caseId, options);
   if (images) return images;
   // readCase words the "no such case" error the same way every command does.
   await readCase(root, caseId);
@@ -213,14 +280,17 @@ function caseDirectories(root: string): string[] {
  * not stop the rest. Directories without a case.json are not cases and are skipped, as in
  * listCaseIds.
  */
-export async function scanAll(root: string, options: { caseIds?: string[] } = {}): Promise<ScanReport> {
+export async function scanAll(
+  root: string,
+  options: ScanOptions & { caseIds?: string[] } = {},
+): Promise<ScanReport> {
   const caseIds = options.caseIds ?? caseDirectories(root);
   const report: ScanReport = { cases: 0, images: [], problems: [] };
   for (let i = 0; i < caseIds.length; i++) {
     if (i > 0 && i % CASES_PER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
     const caseId = caseIds[i] as string;
     try {
-      const images = scanCaseSync(root, caseId);
+      const images = scanCaseSync(root, caseId, options);
       if (!images) continue;
       report.cases += 1;
       for (const image of images) report.images.push(image);

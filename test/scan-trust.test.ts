@@ -1,0 +1,220 @@
+import { readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { saveImage } from '../src/batch/save-image.ts';
+import { readCase, writeCase } from '../src/cases/case-store.ts';
+import { readManifest, updateManifest } from '../src/cases/manifest-store.ts';
+import { imageFile, manifestFile } from '../src/cases/paths.ts';
+import { regenerateMissing } from '../src/cli/scan-command.ts';
+import { buildPrompt } from '../src/prompts/index.ts';
+import { renderPlaceholderPng } from '../src/providers/placeholder.ts';
+import { SIZE_FOR_ASPECT } from '../src/providers/types.ts';
+import { toBatchFile } from '../src/scan/export.ts';
+import { imagesToGenerate, type ScanReport, scanAll } from '../src/scan/scan.ts';
+import { defaultImage } from './support/fake-gemini.ts';
+import { captureOutput } from './support/output.ts';
+import { makeTempRoot } from './support/temp-root.ts';
+
+const A = 'case-2025-01-19';
+const B = 'case-2025-01-20';
+const C = 'case-2025-01-21';
+/** When the seeded images were "generated": long before any manifest write of the test. */
+const SETTLED = new Date(Date.UTC(2025, 0, 19, 10));
+
+/** Saves every image of a case as Gemini made it (the fake's bytes), approved, as a batch would. */
+async function seed(root: string, caseId: string): Promise<void> {
+  const data = await readCase(root, caseId);
+  for (const imageId of [...data.suspects.map((s) => s.id), 'scene']) {
+    const built = buildPrompt(data, imageId);
+    const { bytes } = await defaultImage(built.prompt, built.aspectRatio);
+    const size = SIZE_FOR_ASPECT[built.aspectRatio];
+    await saveImage(
+      root,
+      caseId,
+      imageId,
+      { ok: true, bytes, mimeType: 'image/png', ...size, provider: 'gemini', model: 'm', costUsd: 0.039 },
+      {
+        batchId: 'batch-2025-01-19-001',
+        promptHash: built.promptHash,
+        attempts: 1,
+        generatedAt: 'x',
+        mode: 'sync',
+        quality: [],
+      },
+    );
+  }
+  await settle(root, caseId);
+}
+
+/**
+ * Moves every stamped image's mtime back to SETTLED and re-stamps it, then approves: the manifest
+ * is written after, so the stamps are older than the manifest and the scan may trust them (an
+ * image saved in the same file-time step as its manifest would be read anyway, as racily clean).
+ */
+async function settle(root: string, caseId: string): Promise<void> {
+  const stamps = new Map<string, number>();
+  for (const imageId of Object.keys((await readManifest(root, caseId)).images)) {
+    const file = imageFile(root, caseId, imageId);
+    await utimes(file, SETTLED, SETTLED);
+    stamps.set(imageId, (await stat(file)).mtimeMs);
+  }
+  await updateManifest(root, caseId, (m) => {
+    for (const [imageId, entry] of Object.entries(m.images)) {
+      expect(entry.mtimeMs, `${caseId}/${imageId} was stamped by saveImage`).toBeTypeOf('number');
+      entry.mtimeMs = stamps.get(imageId);
+      entry.review = { status: 'approved', by: 'alice', at: null, pullRequest: 1, feedback: null };
+    }
+  });
+}
+
+/** Bytes of the same length as the file, but not an image: what a same-size replacement looks like. */
+async function sameSizeGarbage(file: string): Promise<Uint8Array> {
+  return new Uint8Array((await readFile(file)).length).fill(0x41);
+}
+
+function findings(report: ScanReport): Record<string, string> {
+  return Object.fromEntries(report.images.map((i) => [`${i.caseId}/${i.imageId}`, i.findings.join('+')]));
+}
+
+/** A tree with every finding kind, most images stamped and trusted, a few not. */
+async function treeWithEveryFinding(): Promise<string> {
+  const root = await makeTempRoot();
+  for (const id of [A, B, C]) await seed(root, id);
+  // Case A: the broken ones.
+  await rm(imageFile(root, A, 'suspect-1'));
+  await truncate(imageFile(root, A, 'suspect-2'), 0);
+  await writeFile(imageFile(root, A, 'suspect-3'), 'this is not an image at all, just text');
+  const scene = imageFile(root, A, 'scene');
+  await writeFile(scene, (await readFile(scene)).subarray(0, 2000));
+  // Case B: placeholders (by the manifest's word on a trusted file, and by the marker), unrecorded, awaiting review.
+  await updateManifest(root, B, (m) => {
+    const s1 = m.images['suspect-1'];
+    const s3 = m.images['suspect-3'];
+    const sc = m.images.scene;
+    if (!s1 || !s3 || !sc) throw new Error('seed changed');
+    s1.provider = 'placeholder';
+    sc.review = { status: 'changes-requested', by: 'bob', at: null, pullRequest: 2, feedback: 'red hat' };
+    delete m.images['suspect-3'];
+  });
+  await writeFile(imageFile(root, B, 'suspect-2'), renderPlaceholderPng('x', 864, 1184, 'suspect'));
+  // Case C: stale, an older manifest without stamps, and the racy replacement.
+  const data = await readCase(root, C);
+  if (!data.suspects[0]) throw new Error('sample case changed');
+  data.suspects[0].appearance = `${data.suspects[0].appearance} A fresh scar across the left eyebrow.`;
+  await writeCase(root, data);
+  await updateManifest(root, C, (m) => {
+    if (m.images['suspect-2']) delete m.images['suspect-2'].mtimeMs;
+  });
+  // suspect-3 of C is replaced by garbage of the same size with the stamped mtime, and the
+  // manifest's own mtime is not newer than the stamp: racily clean, so it must be read.
+  const racy = imageFile(root, C, 'suspect-3');
+  await writeFile(racy, await sameSizeGarbage(racy));
+  await utimes(racy, SETTLED, SETTLED);
+  await utimes(manifestFile(root, C), SETTLED, SETTLED);
+  return root;
+}
+
+describe('scan trusting stamped images', () => {
+  it('gives the same findings, --check and --export as reading every image', async () => {
+    const root = await treeWithEveryFinding();
+    const fast = await scanAll(root);
+    const full = await scanAll(root, { trustRecorded: false });
+    expect(fast).toEqual(full);
+    expect(findings(fast)).toEqual({
+      [`${A}/suspect-1`]: 'missing',
+      [`${A}/suspect-2`]: 'empty',
+      [`${A}/suspect-3`]: 'corrupt',
+      [`${A}/scene`]: 'corrupt',
+      [`${B}/suspect-1`]: 'placeholder',
+      [`${B}/suspect-2`]: 'placeholder',
+      [`${B}/suspect-3`]: 'unrecorded',
+      [`${B}/scene`]: 'awaiting-review',
+      [`${C}/suspect-1`]: 'stale',
+      [`${C}/suspect-2`]: '',
+      [`${C}/suspect-3`]: 'corrupt',
+      [`${C}/suspect-4`]: '',
+      [`${C}/scene`]: '',
+    });
+
+    // The command's --export (the trusting scan) writes what the full scan asks for.
+    const file = join(root, 'export.json');
+    expect(await regenerateMissing(root, { scanAll: true, export: file }, captureOutput(), {})).toBe(0);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual(toBatchFile(imagesToGenerate(full)));
+    expect(toBatchFile(imagesToGenerate(full)).images).toHaveLength(8);
+    expect(await regenerateMissing(root, { scanAll: true, check: true }, captureOutput(), {})).toBe(1);
+  });
+
+  it('trusts a stamped file older than its manifest without reading it, as git trusts its index', async () => {
+    const root = await makeTempRoot();
+    await seed(root, A);
+    // Same size, mtime set back to the stamp on purpose: the one change a stat cannot see.
+    const file = imageFile(root, A, 'suspect-1');
+    await writeFile(file, await sameSizeGarbage(file));
+    await utimes(file, SETTLED, SETTLED);
+    const fast = findings(await scanAll(root));
+    const full = findings(await scanAll(root, { trustRecorded: false }));
+    expect(fast[`${A}/suspect-1`]).toBe('');
+    expect(full[`${A}/suspect-1`]).toBe('corrupt');
+    // Any other write moves the mtime off the stamp, and the file is read again.
+    await writeFile(file, await sameSizeGarbage(file));
+    expect(findings(await scanAll(root))[`${A}/suspect-1`]).toBe('corrupt');
+  });
+
+  it('saveImage stamps clean images only, never placeholder PNGs', async () => {
+    const root = await makeTempRoot();
+    await seed(root, A);
+    const entry = (await readManifest(root, A)).images['suspect-1'];
+    expect(entry?.mtimeMs).toBe((await stat(imageFile(root, A, 'suspect-1'))).mtimeMs);
+    const data = await readCase(root, A);
+    const built = buildPrompt(data, 'suspect-2');
+    const bytes = renderPlaceholderPng(built.prompt, 864, 1184, 'suspect');
+    const saved = await saveImage(
+      root,
+      A,
+      'suspect-2',
+      {
+        ok: true,
+        bytes,
+        mimeType: 'image/png',
+        width: 864,
+        height: 1184,
+        provider: 'placeholder',
+        model: 'placeholder',
+        costUsd: 0,
+      },
+      {
+        batchId: 'batch-2025-01-19-002',
+        promptHash: built.promptHash,
+        attempts: 1,
+        generatedAt: 'x',
+        mode: 'sync',
+        quality: [],
+      },
+    );
+    expect(saved.entry.mtimeMs).toBeUndefined();
+    const broken = await saveImage(
+      root,
+      A,
+      'suspect-3',
+      {
+        ok: true,
+        bytes: bytes.subarray(0, 100),
+        mimeType: 'image/png',
+        width: 864,
+        height: 1184,
+        provider: 'gemini',
+        model: 'm',
+        costUsd: 0,
+      },
+      {
+        batchId: 'batch-2025-01-19-002',
+        promptHash: built.promptHash,
+        attempts: 1,
+        generatedAt: 'x',
+        mode: 'sync',
+        quality: [],
+      },
+    );
+    expect(broken.entry.mtimeMs).toBeUndefined();
+  });
+});
