@@ -41,7 +41,7 @@ function isImagePart(p: Part): boolean {
 /**
  * The final image of a reply. Gemini 3 image models may send up to two interim images marked
  * `thought: true` before the final one, and the final one has been seen flagged too
- * (github.com/Lixpi/lixpi/issues/135): the last image part that is not a thought, else the last
+ * (github.com/Lixpi/lixpi/pull/136, "LIX-135"): the last image part that is not a thought, else the last
  * image part.
  */
 export function finalImagePart(parts: readonly Part[]): Part | undefined {
