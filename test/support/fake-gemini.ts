@@ -304,10 +304,11 @@ const HELP = {
 };
 
 function helpOnlyRateLimit(model: string, seconds: number): ReturnType<typeof googleError> {
-  const metric = 'generativelanguage.googleapis.com/generate_content_paid_tier_requests';
+  // As quoted in continuedev/continue#8947: a per-minute free-tier token quota, the delay only in the text.
+  const metric = 'generativelanguage.googleapis.com/generate_content_free_tier_input_token_count';
   return googleError(
     429,
-    `You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: https://ai.dev/usage?tab=rate-limit. \n* Quota exceeded for metric: ${metric}, limit: 500, model: ${model}\nPlease retry in ${seconds}s.`,
+    `You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: https://ai.dev/usage?tab=rate-limit. \n* Quota exceeded for metric: ${metric}, limit: 125000, model: ${model}\nPlease retry in ${seconds}s.`,
     [
       HELP,
       {
@@ -315,7 +316,7 @@ function helpOnlyRateLimit(model: string, seconds: number): ReturnType<typeof go
         violations: [
           {
             quotaMetric: metric,
-            quotaId: 'GenerateRequestsPerMinutePerProjectPerModel',
+            quotaId: 'GenerateContentInputTokensPerModelPerMinute-FreeTier',
             quotaDimensions: { location: 'global', model },
           },
         ],
@@ -325,12 +326,14 @@ function helpOnlyRateLimit(model: string, seconds: number): ReturnType<typeof go
 }
 
 function noQuotaRateLimit(model: string): ReturnType<typeof googleError> {
+  // The message as quoted in googleapis/js-genai#1322 (a new free-tier project on an image model,
+  // "model quota now 0" in Twarner491/AvianVisitors#9); the violations as gemini-cli#8437 lists
+  // them for the free tier, each with the quotaValue field gemini-cli-action#36 shows.
   const metric = 'generativelanguage.googleapis.com/generate_content_free_tier_requests';
   return googleError(
     429,
-    `You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: https://ai.dev/rate-limit. \n* Quota exceeded for metric: ${metric}, limit: 0, model: ${model}\n* Quota exceeded for metric: ${metric}, limit: 0, model: ${model}\nPlease retry in 12.5s.`,
+    `You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: https://ai.dev/rate-limit. \n* Quota exceeded for metric: ${metric}, limit: 0, model: ${model}\n* Quota exceeded for metric: ${metric}, limit: 0, model: ${model}`,
     [
-      HELP,
       {
         '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
         violations: [
@@ -348,7 +351,7 @@ function noQuotaRateLimit(model: string): ReturnType<typeof googleError> {
           },
         ],
       },
-      { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '12s' },
+      HELP,
     ],
   );
 }
