@@ -68,7 +68,7 @@ describe('on the engine', () => {
     expect(generateCalls()[1]?.reply).toBe('model-not-found');
     const progress = await readProgress(root, summary.batchId);
     expect(progress.pending).toHaveLength(2);
-    expect(progress.failed).toMatchObject([{ errorType: 'model_not_found', recoverable: true }]);
+    expect(progress.failed).toMatchObject([{ errorType: 'model_not_found', recoverable: false }]);
     const report = (await readJson(summary.errorReportFile)) as { recommendations: string[] };
     expect(report.recommendations.join('\n')).toMatch(/not available \(404 NOT_FOUND/);
   });

@@ -78,7 +78,9 @@ export function decide(
 
 /** A failure that a later `--resume` may fix (the seed's `recoverable`). */
 export function isRecoverable(failure: GenerationFailure): boolean {
-  return failure.errorType !== 'validation';
+  // A retired model cannot come back, and a resume keeps the batch's model: only a new batch with
+  // another model helps. No quota, by contrast, passes once billing is enabled.
+  return failure.errorType !== 'validation' && failure.errorType !== 'model_not_found';
 }
 
 /** Stops that need a person before anything can succeed (a resume alone will not): exit 1, not 3. */
