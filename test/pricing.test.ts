@@ -11,6 +11,7 @@ import {
   unknownModelPrice,
 } from '../src/config/pricing.ts';
 import { batchCostPerImage, configSchema, costPerImage, DEFAULT_MODEL } from '../src/config/schema.ts';
+import { imageConfigFor } from '../src/providers/gemini.ts';
 
 describe('the price table', () => {
   it('holds the GA default, priced as Google publishes it', () => {
@@ -49,6 +50,16 @@ describe('the price table', () => {
     const own = configSchema.parse({ cost: { costPerImage: { [DEFAULT_MODEL]: 0.05 } } });
     expect(costPerImage(own, DEFAULT_MODEL)).toBe(0.05);
     expect(() => configSchema.parse({ imageSize: '2k' })).toThrow();
+  });
+
+  it('sends imageSize only to Gemini 3 models that offer that size', () => {
+    expect(imageConfigFor(DEFAULT_MODEL, '3:4', '2K')).toEqual({ aspectRatio: '3:4', imageSize: '2K' });
+    expect(imageConfigFor('gemini-3.1-flash-lite-image', '3:4', '2K')).toEqual({ aspectRatio: '3:4' });
+    expect(imageConfigFor('gemini-3.1-flash-lite-image', '3:4', '1K')).toEqual({
+      aspectRatio: '3:4',
+      imageSize: '1K',
+    });
+    expect(imageConfigFor('gemini-2.5-flash-image', '16:9', '1K')).toEqual({ aspectRatio: '16:9' });
   });
 
   it('knows which models are Gemini 3 image models', () => {

@@ -5,7 +5,7 @@ import {
   Modality,
   type Part,
 } from '@google/genai';
-import { type ImageSize, isGemini3ImageModel } from '../config/pricing.ts';
+import { IMAGE_MODELS, type ImageSize, isGemini3ImageModel } from '../config/pricing.ts';
 import { verifyImage } from '../images/inspect.ts';
 import { classifyError, cleanMessage } from './classify-error.ts';
 import { createModelCheck } from './model-check.ts';
@@ -29,9 +29,15 @@ export interface GeminiProviderOptions {
   imageSize?: ImageSize | undefined;
 }
 
-/** The imageConfig of a request: the aspect ratio, plus the output size for Gemini 3 image models. */
+/**
+ * The imageConfig of a request: the aspect ratio, plus the output size for Gemini 3 image models
+ * that offer it (a 1K-only model such as gemini-3.1-flash-lite-image is sent no other size).
+ */
 export function imageConfigFor(model: string, aspectRatio: AspectRatio, imageSize?: ImageSize): ImageConfig {
-  return imageSize && isGemini3ImageModel(model) ? { aspectRatio, imageSize } : { aspectRatio };
+  if (!imageSize || !isGemini3ImageModel(model)) return { aspectRatio };
+  const sizes = IMAGE_MODELS[model]?.imageTokens;
+  if (sizes && sizes[imageSize] === undefined) return { aspectRatio };
+  return { aspectRatio, imageSize };
 }
 
 function isImagePart(p: Part): boolean {
