@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { batchGenerate } from '../src/cli/batch-generate.ts';
 import { runCommand } from '../src/cli/run-command.ts';
 import { processOutput } from '../src/cli/terminal-reporter.ts';
+import { DEFAULT_MODEL } from '../src/config/schema.ts';
 
 function usd(value: string): number {
   const n = Number(value);
@@ -29,7 +30,7 @@ const program = new Command('batch-generate-images')
   .option('--estimate-only', 'print the image count and cost, call nothing', false)
   .option('--max-cost <usd>', 'stop before the request that would pass this many USD (exit 3)', usd)
   .option('--provider <name>', 'gemini | placeholder (default: gemini when GEMINI_API_KEY is set)')
-  .option('--model <model>', 'image model (default gemini-2.5-flash-image)')
+  .option('--model <model>', `image model (default ${DEFAULT_MODEL})`)
   .option('--config <file>', 'configuration file (default lineup.config.json)')
   .option('--api-base-url <url>', 'Gemini API base URL (default: GOOGLE_GEMINI_BASE_URL or Google)')
   .option(

@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 // Terminal face of case generation: argument parsing only (src/cli/generate-case.ts decides).
 import { Command } from 'commander';
+import { DEFAULT_CASE_MODEL } from '../src/case-gen/gemini.ts';
 import { generateCaseCommand } from '../src/cli/generate-case.ts';
 import { runCommand } from '../src/cli/run-command.ts';
 import { processOutput } from '../src/cli/terminal-reporter.ts';
@@ -13,7 +14,7 @@ const program = new Command('generate-case')
   .option('--date <date>', 'the case date, YYYY-MM-DD (must match --case-id when both are given)')
   .option('--force', 'replace an existing case.json', false)
   .option('--offline', 'use the offline generator even when GEMINI_API_KEY is set', false)
-  .option('--model <model>', 'Gemini text model (default gemini-2.5-flash)')
+  .option('--model <model>', `Gemini text model (default ${DEFAULT_CASE_MODEL})`)
   .option('--config <file>', 'configuration file (default lineup.config.json)')
   .option('--api-base-url <url>', 'Gemini API base URL (default: GOOGLE_GEMINI_BASE_URL or Google)')
   .option('--json', 'print a machine-readable result', false)

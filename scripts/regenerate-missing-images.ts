@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { runCommand } from '../src/cli/run-command.ts';
 import { regenerateMissing } from '../src/cli/scan-command.ts';
 import { processOutput } from '../src/cli/terminal-reporter.ts';
+import { DEFAULT_MODEL } from '../src/config/schema.ts';
 
 function usd(value: string): number {
   const n = Number(value);
@@ -26,7 +27,7 @@ const program = new Command('regenerate-missing-images')
     usd,
   )
   .option('--provider <name>', 'gemini | placeholder (default: gemini when GEMINI_API_KEY is set)')
-  .option('--model <model>', 'image model (default gemini-2.5-flash-image)')
+  .option('--model <model>', `image model (default ${DEFAULT_MODEL})`)
   .option('--config <file>', 'configuration file (default lineup.config.json)')
   .option('--api-base-url <url>', 'Gemini API base URL (default: GOOGLE_GEMINI_BASE_URL or Google)')
   .option('--json', 'print the scan (and batch) as JSON', false)

@@ -101,7 +101,7 @@ describe('batch-generate, run as a runner runs it', () => {
       'report-path': `reports/errors/${batchId}.json`,
       'pull-request-url': `https://github.com/${OWNER}/${REPO_NAME}/pull/1`,
     });
-    expect(Number(run.outputs.cost)).toBeCloseTo(4 * 0.039, 6);
+    expect(Number(run.outputs.cost)).toBeCloseTo(4 * 0.0336, 6);
 
     // The branch holds exactly what the run made, on top of main.
     const files = await remote.filesAt(BRANCH);

@@ -251,11 +251,11 @@ describe('batch-generate with mode: batch, three nights in a row', () => {
         provider: 'gemini',
         batchId,
         mode: 'batch',
-        costUsd: 0.0195,
+        costUsd: 0.0168,
         review: { status: 'pending' },
       });
     }
-    expect(manifest.images.scene).toMatchObject({ batchId, mode: 'sync', costUsd: 0.039 });
+    expect(manifest.images.scene).toMatchObject({ batchId, mode: 'sync', costUsd: 0.0336 });
     const progress = await progressOnBranch(batchId);
     expect(progress).toMatchObject({ batchId, status: 'completed', mode: 'batch', pending: [] });
     expect((progress.completed as unknown[]).length).toBe(4);
@@ -276,14 +276,14 @@ describe('batch-generate with mode: batch, three nights in a row', () => {
     for (const id of ['suspect-1', 'suspect-2', 'suspect-3']) {
       expect(galleryRow(pr?.body ?? '', id)).toMatchObject({
         Id: id,
-        Model: 'gemini-2.5-flash-image (batch)',
-        Cost: '$0.0195',
+        Model: 'gemini-nano-banana-2.1 (batch)',
+        Cost: '$0.0168',
       });
     }
     expect(galleryRow(pr?.body ?? '', 'scene')).toMatchObject({
       Id: 'scene',
-      Model: 'gemini-2.5-flash-image (sync)',
-      Cost: '$0.039',
+      Model: 'gemini-nano-banana-2.1 (sync)',
+      Cost: '$0.0336',
     });
 
     // The collected batch's reports, as their own artifact.
@@ -316,7 +316,7 @@ describe('batch-generate with mode: batch, three nights in a row', () => {
       branch: BRANCH,
       'pull-request-url': `https://github.com/${OWNER}/${REPO_NAME}/pull/1`,
     });
-    expect(Number(run.outputs.cost)).toBeCloseTo(3 * 0.0195 + 0.039, 6);
+    expect(Number(run.outputs.cost)).toBeCloseTo(3 * 0.0168 + 0.0336, 6);
     expect(run.summary).toContain(`/blob/${tip}/cases/${CASE}/images/scene.png?raw=true`);
     // The empty plan after the collection neither resets those outputs nor contradicts the summary.
     expect(run.stdout).toContain('Nothing new to generate after collecting 1 batch(es)');

@@ -88,7 +88,7 @@ describe('batch-generate-images.ts', () => {
       gemini(),
     );
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/5 image\(s\) to generate .* about \$0\.20/);
+    expect(run.stdout).toMatch(/5 image\(s\) to generate .* about \$0\.17/);
     expect(fake.requests).toHaveLength(0);
     await expectNothingWritten();
   });

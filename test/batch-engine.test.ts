@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { WINDOW_MARGIN_MS } from '../src/batch/limiter.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
+import { DEFAULT_MODEL } from '../src/config/schema.ts';
 import { VirtualClock } from '../src/util/clock.ts';
 import { caseAll, imagesPath, progressOf, readJson, runAgainstFake, TEST_KEY } from './support/engine.ts';
 import { defaultImage, type FakeGemini, googleError, startFakeGemini } from './support/fake-gemini.ts';
@@ -25,7 +26,7 @@ describe('a clean run', () => {
     expect(summary.exitCode).toBe(0);
     expect(summary.successful).toBe(4);
     expect(fake.requests).toHaveLength(4);
-    expect(fake.requests[0]?.path).toBe('/v1beta/models/gemini-2.5-flash-image:generateContent');
+    expect(fake.requests[0]?.path).toBe(`/v1beta/models/${DEFAULT_MODEL}:generateContent`);
     expect((await readdir(imagesPath(root))).sort()).toEqual([
       'manifest.json',
       'scene.png',
@@ -37,15 +38,15 @@ describe('a clean run', () => {
     const entry = manifest.images['suspect-2'];
     expect(entry).toMatchObject({
       provider: 'gemini',
-      model: 'gemini-2.5-flash-image',
+      model: DEFAULT_MODEL,
       batchId: summary.batchId,
       attempts: 1,
-      costUsd: 0.039,
-      width: 864,
-      height: 1184,
+      costUsd: 0.0336,
+      width: 896,
+      height: 1200,
       review: { status: 'pending' },
     });
-    expect(manifest.images.scene).toMatchObject({ width: 1344, height: 768 });
+    expect(manifest.images.scene).toMatchObject({ width: 1376, height: 768 });
     const progress = await progressOf(root, summary.batchId);
     expect(progress.completed).toHaveLength(4);
     expect(progress.pending).toHaveLength(0);
@@ -57,7 +58,7 @@ describe('a clean run', () => {
     expect(log.trim().split('\n')).toEqual(lines);
     const report = (await readJson(summary.errorReportFile)) as Record<string, unknown>;
     expect(report).toMatchObject({ summary: { total: 4, successful: 4, failed: 0 }, failures: [] });
-    expect(report.metrics).toMatchObject({ apiCalls: 4, retryRate: 0, estimatedCostUsd: 0.156 });
+    expect(report.metrics).toMatchObject({ apiCalls: 4, retryRate: 0, estimatedCostUsd: 0.1344 });
   });
 
   test('delayBetweenImages spaces the starts of requests, it is not a sleep after each image', async () => {
@@ -329,7 +330,7 @@ describe('cost cap and resume', () => {
     const resumed = await runAgainstFake(root, fake, { resume: first.summary.batchId });
     expect(resumed.summary.exitCode).toBe(0);
     expect(resumed.summary.successful).toBe(4);
-    expect(resumed.summary.costUsd).toBeCloseTo(0.156);
+    expect(resumed.summary.costUsd).toBeCloseTo(0.1344);
     expect(fake.requests).toHaveLength(4);
     const prompts = fake.requests.map((r) => r.prompt);
     expect(new Set(prompts).size).toBe(4);
@@ -424,7 +425,7 @@ describe('quality checks in the loop', () => {
       attempts: 2,
       quality: [],
     });
-    expect(summary.costUsd).toBeCloseTo(0.078);
+    expect(summary.costUsd).toBeCloseTo(0.0672);
   });
 
   test('an image failing every time is kept with its flags and recorded as a validation failure', async () => {

@@ -30,8 +30,8 @@ test('--mode batch submits and exits 0; --resume collects at the batch price', a
   );
   expect(JSON.parse(estimate.stdout)).toMatchObject({
     mode: 'batch',
-    costPerImage: 0.0195,
-    estimatedCostUsd: 0.078,
+    costPerImage: 0.0168,
+    estimatedCostUsd: 0.0672,
   });
 
   const submit = await runScript(
@@ -55,7 +55,7 @@ test('--mode batch submits and exits 0; --resume collects at the batch price', a
     gemini(),
   );
   expect(collect.code).toBe(0);
-  expect(JSON.parse(collect.stdout)).toMatchObject({ status: 'completed', successful: 4, costUsd: 0.078 });
+  expect(JSON.parse(collect.stdout)).toMatchObject({ status: 'completed', successful: 4, costUsd: 0.0672 });
   expect((await readManifest(root, 'case-2025-01-19')).images['suspect-1']).toMatchObject({ mode: 'batch' });
   expect(fake.requests.filter((r) => r.path.endsWith(':generateContent'))).toHaveLength(0);
   expect(collect.stdout + collect.stderr + submit.stdout).not.toContain(TEST_KEY);

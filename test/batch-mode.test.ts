@@ -13,6 +13,7 @@ import type { ImageCheck } from '../src/batch/runner.ts';
 import type { BatchSummary } from '../src/batch/types.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
+import { DEFAULT_MODEL } from '../src/config/schema.ts';
 import { BatchApiError, classifyJobError } from '../src/providers/gemini-batch.ts';
 import { statsRows } from '../src/stats/aggregate.ts';
 import { readBatchReports } from '../src/stats/reports.ts';
@@ -103,7 +104,7 @@ describe('submit, then collect', () => {
     expect(batch.jobs).toHaveLength(1);
     const job = batch.jobs[0];
     expect(job?.displayName).toBe(await nameOf(first.summary.batchId));
-    expect(job?.model).toBe('gemini-2.5-flash-image');
+    expect(job?.model).toBe(DEFAULT_MODEL);
     expect(job?.requests.map((r) => r.key)).toEqual([
       'case-2025-01-19/suspect-1',
       'case-2025-01-19/suspect-2',
@@ -133,21 +134,21 @@ describe('submit, then collect', () => {
 
     await batch.advance(job?.name ?? '', 'succeeded');
     const done = await run({ resume: first.summary.batchId });
-    expect(done.summary).toMatchObject({ status: 'completed', exitCode: 0, successful: 4, costUsd: 0.078 });
-    expect(done.summary.generated.map((g) => g.costUsd)).toEqual([0.0195, 0.0195, 0.0195, 0.0195]);
+    expect(done.summary).toMatchObject({ status: 'completed', exitCode: 0, successful: 4, costUsd: 0.0672 });
+    expect(done.summary.generated.map((g) => g.costUsd)).toEqual([0.0168, 0.0168, 0.0168, 0.0168]);
     expect(generateCalls()).toBe(0);
     expect(batch.count('create')).toBe(1);
     const manifest = await readManifest(root, 'case-2025-01-19');
     expect(manifest.images['suspect-2']).toMatchObject({
       mode: 'batch',
-      costUsd: 0.0195,
+      costUsd: 0.0168,
       batchId: first.summary.batchId,
       attempts: 1,
       provider: 'gemini',
-      width: 864,
-      height: 1184,
+      width: 896,
+      height: 1200,
     });
-    expect(manifest.images.scene).toMatchObject({ mode: 'batch', width: 1344, height: 768 });
+    expect(manifest.images.scene).toMatchObject({ mode: 'batch', width: 1376, height: 768 });
     expect((await readProgress(root, first.summary.batchId)).jobs?.[0]?.state).toBe('JOB_STATE_SUCCEEDED');
 
     // Collecting again asks nothing and changes nothing.
@@ -168,16 +169,16 @@ describe('submit, then collect', () => {
       mode: 'batch',
       status: 'completed',
       summary: { total: 4, successful: 4, failed: 0 },
-      metrics: { estimatedCostUsd: 0.078 },
+      metrics: { estimatedCostUsd: 0.0672 },
     });
     const rows = statsRows(await readBatchReports(root));
     expect(rows).toEqual([
-      expect.objectContaining({ batchId: first.summary.batchId, mode: 'batch', costUsd: 0.078 }),
+      expect.objectContaining({ batchId: first.summary.batchId, mode: 'batch', costUsd: 0.0672 }),
     ]);
   });
 
   test('the cost check before submitting counts the batch price', async () => {
-    // Four images: $0.156 synchronously, $0.078 in batch mode; a $0.10 cap allows only the latter.
+    // Four images: $0.1344 synchronously, $0.0672 in batch mode; a $0.10 cap allows only the latter.
     await expect(run({ source: caseAll(), config: { cost: { maxCost: 0.1 } } })).rejects.toThrow(
       /over cost.maxCost/,
     );
@@ -324,11 +325,11 @@ describe('failures inside a job', () => {
       }),
     ]);
     const manifest = await readManifest(root, 'case-2025-01-19');
-    expect(manifest.images['suspect-1']).toMatchObject({ mode: 'sync', costUsd: 0.039 });
-    expect(manifest.images.scene).toMatchObject({ mode: 'sync', costUsd: 0.039 });
-    expect(manifest.images['suspect-3']).toMatchObject({ mode: 'batch', costUsd: 0.0195 });
+    expect(manifest.images['suspect-1']).toMatchObject({ mode: 'sync', costUsd: 0.0336 });
+    expect(manifest.images.scene).toMatchObject({ mode: 'sync', costUsd: 0.0336 });
+    expect(manifest.images['suspect-3']).toMatchObject({ mode: 'batch', costUsd: 0.0168 });
     expect(manifest.images['suspect-2']).toBeUndefined();
-    expect(summary.costUsd).toBe(0.0975);
+    expect(summary.costUsd).toBe(0.084);
     expect(lines.some((l) => l.includes('suspect-1 failed in the batch job (api_error'))).toBe(true);
     expect(lines.some((l) => l.includes('returned nothing for scene'))).toBe(true);
     const report = (await readJson(summary.errorReportFile)) as Record<string, unknown>;
@@ -344,7 +345,7 @@ describe('failures inside a job', () => {
     const first = await run({ source: caseAll(), mode: 'batch' });
     await batch.advanceAll('succeeded');
     const { summary } = await run({ resume: first.summary.batchId });
-    expect(summary).toMatchObject({ status: 'completed', successful: 4, costUsd: 0.0975 });
+    expect(summary).toMatchObject({ status: 'completed', successful: 4, costUsd: 0.084 });
     expect(generateCalls()).toBe(1);
   });
 
@@ -360,8 +361,8 @@ describe('failures inside a job', () => {
     const { summary, lines } = await run({ resume: first.summary.batchId, check });
     expect(summary).toMatchObject({ status: 'completed', successful: 4 });
     expect(generateCalls()).toBe(1);
-    // The rejected batch image was paid for too: 4 x $0.0195 + $0.039.
-    expect(summary.costUsd).toBe(0.117);
+    // The rejected batch image was paid for too: 4 x $0.0168 + $0.0336.
+    expect(summary.costUsd).toBe(0.1008);
     expect(lines.some((l) => l.includes('scene failed quality checks (too-dark)'))).toBe(true);
     expect((await readManifest(root, 'case-2025-01-19')).images.scene).toMatchObject({
       mode: 'sync',
@@ -399,7 +400,7 @@ describe('failures inside a job', () => {
       const first = await run({ source: caseAll(), mode: 'batch' });
       await batch.advanceAll(state);
       const { summary, lines } = await run({ resume: first.summary.batchId });
-      expect(summary).toMatchObject({ status: 'completed', exitCode: 0, successful: 4, costUsd: 0.156 });
+      expect(summary).toMatchObject({ status: 'completed', exitCode: 0, successful: 4, costUsd: 0.1344 });
       expect(generateCalls()).toBe(4);
       expect(
         lines.some((l) =>
@@ -407,7 +408,7 @@ describe('failures inside a job', () => {
         ),
       ).toBe(true);
       const manifest = await readManifest(root, 'case-2025-01-19');
-      expect(manifest.images['suspect-1']).toMatchObject({ mode: 'sync', costUsd: 0.039 });
+      expect(manifest.images['suspect-1']).toMatchObject({ mode: 'sync', costUsd: 0.0336 });
       const progress = await readProgress(root, first.summary.batchId);
       expect(progress.jobs?.[0]?.state).toBe(`JOB_STATE_${state.toUpperCase()}`);
       expect(((await readJson(summary.errorReportFile)) as { mode: string }).mode).toBe('batch');
@@ -434,7 +435,7 @@ describe('batches of several cases', () => {
 
     await batch.advanceAll('succeeded');
     const done = await run({ resume: first.summary.batchId });
-    expect(done.summary).toMatchObject({ status: 'completed', successful: 12, costUsd: 0.234 });
+    expect(done.summary).toMatchObject({ status: 'completed', successful: 12, costUsd: 0.2016 });
     expect(done.summary.generated).toHaveLength(7);
     for (const caseId of ['case-2025-01-19', 'case-2025-01-20', 'case-2025-01-21']) {
       const manifest = await readManifest(root, caseId);

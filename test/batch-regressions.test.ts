@@ -171,7 +171,7 @@ test('a gemini batch is not resumed with another provider', async () => {
       clock: new VirtualClock(),
       resume: first.summary.batchId,
     }),
-  ).rejects.toThrow(/was started with gemini\/gemini-2.5-flash-image; resume it with the same provider/);
+  ).rejects.toThrow(/was started with gemini\/gemini-nano-banana-2\.1; resume it with the same provider/);
 });
 
 test('Ctrl-C waits for the image in flight (it is paid for) and leaves the rest pending', async () => {

@@ -106,3 +106,61 @@ describe('fake gemini', () => {
     expect(await pending).toBe('failed');
   });
 });
+
+describe('fake gemini: the shapes of issue 9 on the wire', () => {
+  const get = async (url: string, path: string) => {
+    const res = await fetch(`${url}${path}`, { headers: { 'x-goog-api-key': KEY } });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('answers models.get and models.list for its catalogue, 404 NOT_FOUND for the rest', async () => {
+    fake = await startFakeGemini({ models: ['gemini-nano-banana-2.1', 'gemini-3.8-flash'] });
+    expect(await get(fake.url, '/v1beta/models/gemini-nano-banana-2.1')).toMatchObject({
+      status: 200,
+      json: {
+        name: 'models/gemini-nano-banana-2.1',
+        supportedGenerationMethods: expect.arrayContaining(['generateContent']),
+      },
+    });
+    expect(await get(fake.url, '/v1beta/models/gemini-2.5-flash-image')).toMatchObject({
+      status: 404,
+      json: { error: { code: 404, status: 'NOT_FOUND', message: 'Requested entity was not found.' } },
+    });
+    const list = await get(fake.url, '/v1beta/models');
+    expect((list.json.models as Array<{ name: string }>).map((m) => m.name)).toEqual([
+      'models/gemini-nano-banana-2.1',
+      'models/gemini-3.8-flash',
+    ]);
+    const retired = await post(fake.url, body('x'));
+    expect(retired.status).toBe(404);
+    expect(JSON.stringify(retired.json)).toContain(
+      'models/gemini-2.5-flash-image is not found for API version v1beta, or is not supported for generateContent',
+    );
+  });
+
+  it('sends a Help-only 429 with the delay in the message, and limit: 0 with quotaValue "0"', async () => {
+    fake = await startFakeGemini();
+    fake.enqueue(
+      { kind: 'rate-limit', shape: 'help-only', retryDelaySec: 20.04 },
+      { kind: 'rate-limit', shape: 'no-quota' },
+    );
+    const help = JSON.stringify((await post(fake.url, body('a'))).json);
+    expect(help).toContain('Please retry in 20.04s.');
+    expect(help).toContain('google.rpc.Help');
+    expect(help).not.toContain('RetryInfo');
+    const zero = JSON.stringify((await post(fake.url, body('b'))).json);
+    expect(zero).toContain('generate_content_free_tier_requests, limit: 0, model: gemini-2.5-flash-image');
+    expect(zero).toContain('"quotaValue":"0"');
+  });
+
+  it('puts thought images before the final one', async () => {
+    fake = await startFakeGemini();
+    fake.enqueue({ kind: 'image', thoughts: 2 });
+    const reply = (await post(fake.url, body('a'))).json as {
+      candidates: Array<{ content: { parts: Array<{ thought?: boolean; inlineData?: unknown }> } }>;
+    };
+    const parts = reply.candidates[0]?.content.parts ?? [];
+    expect(parts.map((p) => p.thought ?? false)).toEqual([true, true, false]);
+    expect(parts.every((p) => p.inlineData)).toBe(true);
+  });
+});

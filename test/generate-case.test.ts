@@ -189,11 +189,11 @@ describe('generate-case with Gemini (fake server)', () => {
     expect(written.title).toBe('The Glass Orchid');
     expect(written.date).toBe('2025-04-01');
     expect(written.suspects.map((s) => s.name)).toEqual(['Ada Quill', 'Tom Reyes', 'Lena Voss']);
-    expect(out.lines.join('\n')).toContain('Gemini (gemini-2.5-flash)');
+    expect(out.lines.join('\n')).toContain('Gemini (gemini-3.8-flash)');
     expect(out.lines.join('\n')).not.toContain(KEY);
 
     const request = fake.requests[before];
-    expect(request?.path).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
+    expect(request?.path).toBe('/v1beta/models/gemini-3.8-flash:generateContent');
     expect(request?.apiKey).toBe(KEY);
     expect(request?.prompt).toContain('case-2025-04-01');
     const body = request?.body as { generationConfig?: Record<string, unknown> } | undefined;
@@ -270,7 +270,7 @@ describe('generate-case with Gemini (fake server)', () => {
     const root = await makeTempRoot();
     fake.enqueue({ kind: 'status', status: 401 });
     const failed = generateCase(root, { caseId: 'case-2025-07-01', gemini: gemini() });
-    await expect(failed).rejects.toThrow(/gemini-2.5-flash request failed \(auth\)/);
+    await expect(failed).rejects.toThrow(/gemini-3.8-flash request failed \(auth\)/);
     await expect(failed).rejects.not.toThrow(KEY);
     fake.enqueue({ kind: 'prompt-blocked' });
     await expect(generateCase(root, { caseId: 'case-2025-07-01', gemini: gemini() })).rejects.toThrow(
@@ -308,7 +308,7 @@ describe('generate-case with Gemini (fake server)', () => {
     fake.enqueue({ kind: 'json', value: { title: 'No suspects at all' } });
     const invalid = await run(['--case-id', 'case-2025-08-01']);
     expect(invalid.code).toBe(1);
-    expect(invalid.stderr).toMatch(/error: gemini-2\.5-flash's answer is not a valid case: scene/);
+    expect(invalid.stderr).toMatch(/error: gemini-3\.8-flash's answer is not a valid case: scene/);
     await expect(stat(caseFile(root, 'case-2025-08-01'))).rejects.toThrow(/ENOENT/);
 
     const exists = await run(['--case-id', 'case-2025-01-19']);

@@ -120,13 +120,13 @@ describe('prepareRun', () => {
       { mode: 'batch', apiBaseUrl: fake.url },
       { apiKey: TEST_KEY, allowFallback: false, warn: () => {} },
     );
-    expect(setup.costPerImage).toBe(0.0195);
+    expect(setup.costPerImage).toBe(0.0168);
     const run = await setup.choose({ scanAll: true });
     expect(run.estimateOnly).toBe(true);
     expect(run.force).toBe(true);
     const plan = await run.estimate();
     expect(plan.items.length).toBeGreaterThan(0);
-    expect(plan.estimatedCostUsd).toBeCloseTo(plan.items.length * 0.0195);
+    expect(plan.estimatedCostUsd).toBeCloseTo(plan.items.length * 0.0168);
   });
 });
 

@@ -45,6 +45,17 @@ export function recommendations(facts: ReportFacts): string[] {
   if (byType('billing').length) {
     out.push('Billing refused the request (402): add prepaid credit or enable billing, then resume.');
   }
+  if (byType('model_not_found').length) {
+    out.push(
+      'The image model is not available (404 NOT_FOUND: retired, or unknown to this key): set "model" in lineup.config.json or pass --model with a current image model (the README lists them), then resume with a new batch.',
+    );
+  }
+  const noQuota = facts.failures.find((f) => f.reason === 'no_quota');
+  if (noQuota) {
+    out.push(
+      'The project behind the key has no quota for this model (limit: 0): enable billing for it in Google AI Studio (image models have no free tier), or choose another model, then resume.',
+    );
+  }
   if (facts.dailyQuotaHit) {
     out.push(
       'The daily request quota is used up; it resets at midnight Pacific time. Resume then, or move nightly runs to --mode batch.',

@@ -36,9 +36,23 @@ export function decide(
       return { action: 'stop-batch', exitCode: 1, reason: `authentication failed (${failure.message})` };
     case 'billing':
       return { action: 'stop-batch', exitCode: 1, reason: `billing problem (${failure.message})` };
+    case 'model_not_found':
+      // Retired under the run (or never there): every other image would get the same 404.
+      return {
+        action: 'stop-batch',
+        exitCode: 1,
+        reason: `the model is not available (${failure.message}); choose a current one with "model" in lineup.config.json or --model`,
+      };
     case 'validation':
       return { action: 'give-up' };
     case 'rate_limit':
+      if (failure.noQuota) {
+        return {
+          action: 'stop-batch',
+          exitCode: 1,
+          reason: `this project has no quota for the model (${failure.quota ?? 'limit: 0'}): enable billing for the key's project (image models have no free tier), or choose another model with "model" in lineup.config.json or --model`,
+        };
+      }
       if (failure.dailyQuota) {
         return { action: 'stop-batch', exitCode: 3, reason: 'the daily request quota is exhausted' };
       }
@@ -64,5 +78,15 @@ export function decide(
 
 /** A failure that a later `--resume` may fix (the seed's `recoverable`). */
 export function isRecoverable(failure: GenerationFailure): boolean {
-  return failure.errorType !== 'validation';
+  // A retired model cannot come back, and a resume keeps the batch's model: only a new batch with
+  // another model helps. No quota, by contrast, passes once billing is enabled.
+  return failure.errorType !== 'validation' && failure.errorType !== 'model_not_found';
+}
+
+/** Stops that need a person before anything can succeed (a resume alone will not): exit 1, not 3. */
+export function needsPerson(failure: GenerationFailure): boolean {
+  return (
+    ['validation', 'auth', 'billing', 'model_not_found'].includes(failure.errorType) ||
+    failure.noQuota === true
+  );
 }

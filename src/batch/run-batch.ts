@@ -49,6 +49,7 @@ export function chooseProvider(config: Config, choice: ProviderChoice): ImagePro
     ...(config.apiBaseUrl ? { baseUrl: config.apiBaseUrl } : {}),
     timeoutMs: config.timing.requestTimeout,
     costPerImage: name === 'placeholder' ? 0 : priceOf(config, model),
+    imageSize: config.imageSize,
   });
 }
 
@@ -160,6 +161,8 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
         { field: 'resume' },
       );
     }
+    // The model is asked about before the first request of the run, and before anything is written.
+    await provider.verifyModel?.();
     if (progress.mode === 'batch') {
       request.onBatchId?.(progress.batchId);
       return collectBatch({ ...batchMode, progress, retryRecoverable: true });
@@ -190,6 +193,7 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
       ...(batch && request.batchClient ? { costPerImage: request.batchClient.costPerImage } : {}),
     });
     if (plan.items.length === 0) return { batchId: null, skipped: plan.skipped.length };
+    await provider.verifyModel?.();
     progress = await claimBatchId(
       root,
       new Date(clock.now()),

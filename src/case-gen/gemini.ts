@@ -4,8 +4,14 @@ import { type Case, caseSchema } from '../cases/schema.ts';
 import { classifyError, cleanMessage } from '../providers/classify-error.ts';
 import { fieldPath } from '../util/read-json.ts';
 
-/** A text model: case generation needs JSON, not pictures. */
-export const DEFAULT_CASE_MODEL = 'gemini-2.5-flash';
+/**
+ * A text model: case generation needs JSON, not pictures. gemini-3.8-flash is GA (released
+ * 2026-09-02; Google's changelog of 2026-10-08 routes the retired gemini-3.7-flash to it, and
+ * gemini-2.5-flash was shut down in 2026, see Google's deprecations page). $0.75 / $3.75 per
+ * million input / output tokens (vercel.com/ai-gateway/models/gemini-3.8-flash, checked
+ * 2026-12-01). A model change is this line, or --model.
+ */
+export const DEFAULT_CASE_MODEL = 'gemini-3.8-flash';
 
 /**
  * The model's answer could not become a case: an API failure, a refusal, or JSON that does not

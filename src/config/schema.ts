@@ -1,17 +1,24 @@
 import { z } from 'zod';
+import {
+  DEFAULT_IMAGE_MODEL,
+  IMAGE_MODELS,
+  IMAGE_SIZES,
+  type ImageSize,
+  imagePrice,
+  unknownModelPrice,
+} from './pricing.ts';
 
-/** Default image model (DESIGN.md); the price table below is per model, in USD per image. */
-export const DEFAULT_MODEL = 'gemini-2.5-flash-image';
+/** Default image model; chosen, with its sources and date, in pricing.ts (the one price table). */
+export const DEFAULT_MODEL = DEFAULT_IMAGE_MODEL;
 
+/** USD per image at the default size (1K) by model, from pricing.ts. */
 export const DEFAULT_COST_PER_IMAGE: Record<string, number> = {
-  'gemini-2.5-flash-image': 0.039,
-  'gemini-2.5-flash-image-preview': 0.039,
-  'gemini-3-pro-image-preview': 0.134,
+  ...Object.fromEntries(Object.keys(IMAGE_MODELS).map((m) => [m, imagePrice(m, '1K') ?? 0])),
   placeholder: 0,
 };
 
-/** Fallback price for a model missing from the table: the dearest known, so estimates err high. */
-export const UNKNOWN_MODEL_COST = 0.134;
+/** Fallback price for a model missing from the table: the dearest known at 1K, so estimates err high. */
+export const UNKNOWN_MODEL_COST = unknownModelPrice('1K');
 
 /*
  * Every option once, with its default (the seed's numbers). All times are milliseconds.
@@ -64,6 +71,8 @@ export const configSchema = z
       .strict()
       .prefault({}),
     model: z.string().min(1).default(DEFAULT_MODEL),
+    /** Output size of Gemini 3 image models (imageConfig.imageSize); older models ignore it. */
+    imageSize: z.enum(IMAGE_SIZES as [ImageSize, ...ImageSize[]]).default('1K'),
     /** gemini when GEMINI_API_KEY is set; the terminal falls back to placeholder without a key. */
     provider: z.enum(['gemini', 'placeholder']).optional(),
     apiVersion: z
@@ -78,8 +87,14 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
+/** Price of one image: the config's own price for the model, else the table's at `imageSize`. */
 export function costPerImage(config: Config, model: string): number {
-  return config.cost.costPerImage[model] ?? DEFAULT_COST_PER_IMAGE[model] ?? UNKNOWN_MODEL_COST;
+  if (model === 'placeholder') return 0;
+  return (
+    config.cost.costPerImage[model] ??
+    imagePrice(model, config.imageSize) ??
+    unknownModelPrice(config.imageSize)
+  );
 }
 
 /** What one image costs through the Batch API (--mode batch). */

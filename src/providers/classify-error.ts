@@ -75,6 +75,20 @@ function detailType(d: Record<string, unknown>): string {
   return typeof d['@type'] === 'string' ? d['@type'] : '';
 }
 
+/**
+ * Some 429s carry no RetryInfo, only a google.rpc.Help link, and name the delay in the message:
+ * "… Please retry in 45.218844857s." (continuedev/continue#8947), "retry in 20.04s".
+ */
+const RETRY_IN_TEXT = /\bretry in\s+(\d+(?:\.\d+)?)\s*(ms|s)\b/i;
+
+export function retryDelayInText(text: string): number | undefined {
+  const m = RETRY_IN_TEXT.exec(text);
+  if (!m?.[1]) return undefined;
+  const value = Number(m[1]);
+  return Math.round(m[2]?.toLowerCase() === 'ms' ? value : value * 1000);
+}
+
+/** RetryInfo.retryDelay, else the delay the message names, else undefined. */
 export function retryAfterMsOf(body: GoogleErrorBody): number | undefined {
   for (const d of body.details) {
     if (detailType(d).endsWith('google.rpc.RetryInfo')) {
@@ -82,21 +96,52 @@ export function retryAfterMsOf(body: GoogleErrorBody): number | undefined {
       if (ms !== undefined) return ms;
     }
   }
-  return undefined;
+  return body.message ? retryDelayInText(body.message) : undefined;
+}
+
+function violations(body: GoogleErrorBody): Array<Record<string, unknown>> {
+  return body.details
+    .filter((d) => detailType(d).endsWith('google.rpc.QuotaFailure') && Array.isArray(d.violations))
+    .flatMap((d) => (d.violations as unknown[]).filter(isRecord));
+}
+
+function quotaName(v: Record<string, unknown>): string | undefined {
+  const name = v.quotaId ?? v.quotaMetric;
+  return typeof name === 'string' ? name : undefined;
+}
+
+// "Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 0, model: …"
+const ZERO_LIMIT = /Quota exceeded for metric:\s*([^\s,]+),\s*limit:\s*0(?![\d.])/i;
+
+/**
+ * A 429 that says the project has no quota at all for this model: a QuotaFailure violation with
+ * quotaValue "0", or "limit: 0" in the message (the free tier on image models,
+ * googleapis/js-genai#1322). Returns the quota's name, or undefined when the quota is not zero.
+ */
+export function zeroQuotaOf(body: GoogleErrorBody): string | undefined {
+  for (const v of violations(body)) {
+    if (v.quotaValue === '0' || v.quotaValue === 0) return quotaName(v) ?? 'unnamed quota';
+  }
+  const m = body.message ? ZERO_LIMIT.exec(body.message) : null;
+  return m ? (m[1] ?? 'unnamed quota') : undefined;
 }
 
 /** quotaId "GenerateRequestsPerDayPerProjectPerModel" or quotaMetric "…_per_day": retrying today is pointless. */
 export function isDailyQuota(body: GoogleErrorBody): boolean {
-  for (const d of body.details) {
-    if (!detailType(d).endsWith('google.rpc.QuotaFailure') || !Array.isArray(d.violations)) continue;
-    for (const v of d.violations) {
-      if (!isRecord(v)) continue;
-      const names = [v.quotaId, v.quotaMetric].filter((s): s is string => typeof s === 'string');
-      if (names.some((s) => /per_?day/i.test(s))) return true;
-    }
+  for (const v of violations(body)) {
+    const names = [v.quotaId, v.quotaMetric].filter((s): s is string => typeof s === 'string');
+    if (names.some((s) => /per_?day/i.test(s))) return true;
   }
   return false;
 }
+
+/**
+ * A retired or unknown model: generateContent answers 404 NOT_FOUND "models/X is not found for API
+ * version v1beta, or is not supported for generateContent. Call ListModels …"
+ * (google/adk-python#200, continuedev/continue#9939). A 404 for anything else (a batch job that
+ * is gone) is not this.
+ */
+const MODEL_NOT_FOUND = /models\/\S+ is not found|is not supported for \w*generateContent/i;
 
 // Gemini's own wording for an oversized prompt is "The input token count (N) exceeds the maximum …".
 const PROMPT_TOO_LONG =
@@ -128,10 +173,19 @@ export function classifyHttpError(
   const message = `HTTP ${status} ${what}`;
   if (status === 429) {
     const extra: Partial<GenerationFailure> = { status };
-    const retryAfterMs = body ? retryAfterMsOf(body) : undefined;
+    const retryAfterMs = body ? retryAfterMsOf(body) : retryDelayInText(bodyText);
     if (retryAfterMs !== undefined) extra.retryAfterMs = retryAfterMs;
+    const zero = body ? zeroQuotaOf(body) : undefined;
+    if (zero !== undefined) {
+      return failure('rate_limit', 'no_quota', message, ctx, { ...extra, noQuota: true, quota: zero });
+    }
     if (body && isDailyQuota(body)) extra.dailyQuota = true;
+    const named = body ? violations(body).map(quotaName).find(Boolean) : undefined;
+    if (named) extra.quota = named;
     return failure('rate_limit', 'http', message, ctx, extra);
+  }
+  if (status === 404 && MODEL_NOT_FOUND.test(`${body?.message ?? bodyText}`)) {
+    return failure('model_not_found', 'model_not_found', message, ctx, { status });
   }
   // Gemini refuses a bad key with 400 INVALID_ARGUMENT (reason API_KEY_INVALID): nothing else can succeed either.
   if (status === 400 && BAD_KEY.test(`${bodyText} ${body?.message ?? ''}`)) {

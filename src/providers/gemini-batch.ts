@@ -7,7 +7,7 @@ import {
   Modality,
 } from '@google/genai';
 import { classifyError, classifyHttpError } from './classify-error.ts';
-import { type GeminiProviderOptions, interpretResponse } from './gemini.ts';
+import { type GeminiProviderOptions, imageConfigFor, interpretResponse } from './gemini.ts';
 import type { AspectRatio, GenerationFailure, GenerationResult } from './types.ts';
 
 /** One image asked of a batch job; `key` comes back as the response's `metadata.key`. */
@@ -72,13 +72,16 @@ export interface BatchClient {
 /** The synchronous provider's options; `costPerImage` is the batch price here (half by default). */
 export type GeminiBatchOptions = GeminiProviderOptions;
 
-function inlinedRequest(request: BatchRequest): InlinedRequest {
+function inlinedRequest(
+  request: BatchRequest,
+  o: Pick<GeminiBatchOptions, 'model' | 'imageSize'>,
+): InlinedRequest {
   return {
     contents: request.prompt,
     metadata: { key: request.key },
     config: {
       responseModalities: [Modality.IMAGE],
-      imageConfig: { aspectRatio: request.aspectRatio },
+      imageConfig: imageConfigFor(o.model, request.aspectRatio, o.imageSize),
     },
   };
 }
@@ -203,7 +206,7 @@ export function createGeminiBatchClient(o: GeminiBatchOptions): BatchClient {
         info(
           await client.batches.create({
             model: o.model,
-            src: requests.map(inlinedRequest),
+            src: requests.map((r) => inlinedRequest(r, o)),
             config: { displayName, abortSignal },
           }),
         ),

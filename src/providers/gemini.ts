@@ -1,7 +1,21 @@
-import { type GenerateContentResponse, GoogleGenAI, Modality } from '@google/genai';
+import {
+  type GenerateContentResponse,
+  GoogleGenAI,
+  type ImageConfig,
+  Modality,
+  type Part,
+} from '@google/genai';
+import { IMAGE_MODELS, type ImageSize, isGemini3ImageModel } from '../config/pricing.ts';
 import { verifyImage } from '../images/inspect.ts';
 import { classifyError, cleanMessage } from './classify-error.ts';
-import type { GenerationFailure, GenerationResult, ImageProvider, ImageRequest } from './types.ts';
+import { createModelCheck } from './model-check.ts';
+import type {
+  AspectRatio,
+  GenerationFailure,
+  GenerationResult,
+  ImageProvider,
+  ImageRequest,
+} from './types.ts';
 
 export interface GeminiProviderOptions {
   apiKey: string;
@@ -11,6 +25,34 @@ export interface GeminiProviderOptions {
   baseUrl?: string | undefined;
   timeoutMs: number;
   costPerImage: number;
+  /** imageConfig.imageSize, sent to Gemini 3 image models only (older ones reject it). */
+  imageSize?: ImageSize | undefined;
+}
+
+/**
+ * The imageConfig of a request: the aspect ratio, plus the output size for Gemini 3 image models
+ * that offer it (a 1K-only model such as gemini-3.1-flash-lite-image is sent no other size).
+ */
+export function imageConfigFor(model: string, aspectRatio: AspectRatio, imageSize?: ImageSize): ImageConfig {
+  if (!imageSize || !isGemini3ImageModel(model)) return { aspectRatio };
+  const sizes = IMAGE_MODELS[model]?.imageTokens;
+  if (sizes && sizes[imageSize] === undefined) return { aspectRatio };
+  return { aspectRatio, imageSize };
+}
+
+function isImagePart(p: Part): boolean {
+  return Boolean(p.inlineData?.data && p.inlineData.mimeType?.startsWith('image/'));
+}
+
+/**
+ * The final image of a reply. Gemini 3 image models may send up to two interim images marked
+ * `thought: true` before the final one, and the final one has been seen flagged too
+ * (github.com/Lixpi/lixpi/pull/136, "LIX-135"): the last image part that is not a thought, else the last
+ * image part.
+ */
+export function finalImagePart(parts: readonly Part[]): Part | undefined {
+  const images = parts.filter(isImagePart);
+  return images.findLast((p) => !p.thought) ?? images.at(-1);
 }
 
 // Finish reasons that mean the model refused, as opposed to simply not producing an image.
@@ -57,9 +99,10 @@ export function interpretResponse(response: GenerateContentResponse, o: Interpre
     );
   }
   const candidate = response.candidates?.[0];
-  // Thought parts hold the model's interim drafts; only the final image counts.
-  const parts = (candidate?.content?.parts ?? []).filter((p) => !p.thought);
-  const imagePart = parts.find((p) => p.inlineData?.data && p.inlineData.mimeType?.startsWith('image/'));
+  const allParts = candidate?.content?.parts ?? [];
+  const imagePart = finalImagePart(allParts);
+  // Thought text is the model's reasoning, not an answer: only plain text counts as "text only".
+  const parts = allParts.filter((p) => !p.thought);
   const finishReason = candidate?.finishReason ? String(candidate.finishReason) : undefined;
   const finishMessage = candidate?.finishMessage ? ` (${candidate.finishMessage})` : '';
 
@@ -118,10 +161,12 @@ export function createGeminiProvider(o: GeminiProviderOptions): ImageProvider {
     // No retryOptions: the runner owns retry policy and honours RetryInfo, the SDK's retries do not.
     httpOptions: o.baseUrl ? { baseUrl: o.baseUrl } : {},
   });
+  const verifyModel = createModelCheck(o);
   return {
     name: 'gemini',
     model: o.model,
     costPerImage: o.costPerImage,
+    verifyModel,
     async generate(request: ImageRequest): Promise<GenerationResult> {
       const timeout = AbortSignal.timeout(o.timeoutMs);
       const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
@@ -131,7 +176,7 @@ export function createGeminiProvider(o: GeminiProviderOptions): ImageProvider {
           contents: request.prompt,
           config: {
             responseModalities: [Modality.IMAGE],
-            imageConfig: { aspectRatio: request.aspectRatio },
+            imageConfig: imageConfigFor(o.model, request.aspectRatio, o.imageSize),
             abortSignal: signal,
           },
         });

@@ -1,3 +1,4 @@
+import type { ImageSize } from '../config/pricing.ts';
 import { InputError } from '../errors.ts';
 import { createGeminiProvider } from './gemini.ts';
 import { createPlaceholderProvider } from './placeholder.ts';
@@ -11,6 +12,7 @@ export interface CreateProviderOptions {
   baseUrl?: string | undefined;
   timeoutMs: number;
   costPerImage: number;
+  imageSize?: ImageSize | undefined;
 }
 
 /** The one place that turns configuration into a provider, so every face chooses the same way. */
@@ -24,5 +26,6 @@ export function createProvider(o: CreateProviderOptions): ImageProvider {
     baseUrl: o.baseUrl,
     timeoutMs: o.timeoutMs,
     costPerImage: o.costPerImage,
+    imageSize: o.imageSize,
   });
 }

@@ -14,11 +14,25 @@ export type AspectRatio = '1:1' | '3:4' | '16:9';
 
 export type ImageMimeType = 'image/png' | 'image/jpeg' | 'image/webp';
 
-/** The pixel size Gemini's image models return for each aspect ratio; the placeholder draws the same. */
+/**
+ * The pixel size Gemini 2.5 Flash Image returned for each aspect ratio; the placeholder draws the
+ * same. Nothing checks an image against it: the quality checks read the size from the file and
+ * judge the aspect ratio, because every model family has sizes of its own.
+ */
 export const SIZE_FOR_ASPECT: Record<AspectRatio, { width: number; height: number }> = {
   '1:1': { width: 1024, height: 1024 },
   '3:4': { width: 864, height: 1184 },
   '16:9': { width: 1344, height: 768 },
+};
+
+/**
+ * Gemini 3 image models at imageSize 1K (Google's image-generation guide, "Gemini 3 image models"
+ * resolution table: 3:4 is 896x1200, 16:9 is 1376x768); 2K and 4K double and quadruple both sides.
+ */
+export const GEMINI3_SIZE_FOR_ASPECT: Record<AspectRatio, { width: number; height: number }> = {
+  '1:1': { width: 1024, height: 1024 },
+  '3:4': { width: 896, height: 1200 },
+  '16:9': { width: 1376, height: 768 },
 };
 
 export interface GeneratedImage {
@@ -40,6 +54,8 @@ export type ErrorType =
   | 'validation'
   | 'auth'
   | 'billing'
+  /** 404 NOT_FOUND for the model: retired or never existed; nothing else can succeed either. */
+  | 'model_not_found'
   | 'unknown';
 
 /** Why a request failed, finer than ErrorType, for reports and recommendations. */
@@ -57,6 +73,9 @@ export type FailureReason =
   | 'undecodable_image'
   | 'prompt_too_long'
   | 'quality'
+  | 'model_not_found'
+  /** A 429 saying this project has no quota at all for the model (limit: 0). */
+  | 'no_quota'
   | 'unknown';
 
 export interface GenerationFailure {
@@ -67,10 +86,14 @@ export interface GenerationFailure {
   message: string;
   /** HTTP status when the server answered with an error. */
   status?: number;
-  /** The server's RetryInfo.retryDelay in milliseconds, when given. */
+  /** The server's retry delay in ms: RetryInfo.retryDelay, else the "retry in 20.04s" of the message. */
   retryAfterMs?: number;
   /** A 429 whose QuotaFailure names a per-day quota: nothing more can succeed today. */
   dailyQuota?: boolean;
+  /** A 429 whose quota for this model is 0 (limit: 0 / quotaValue "0"): no retry can succeed. */
+  noQuota?: boolean;
+  /** The quota a 429 names (its quotaId or metric), for the message and the report. */
+  quota?: string;
 }
 
 export type GenerationResult = GeneratedImage | GenerationFailure;
@@ -84,4 +107,9 @@ export interface ImageProvider {
   readonly costPerImage: number;
   /** Never throws for an API outcome: every outcome is a GenerationResult. */
   generate(request: ImageRequest): Promise<GenerationResult>;
+  /**
+   * Checked once before a run's first request (gemini only): throws InputError (exit 2) when the
+   * model does not exist for this key; other outcomes are left to the run's own error handling.
+   */
+  verifyModel?(): Promise<void>;
 }

@@ -5,7 +5,7 @@ import { readProgress } from '../../src/batch/progress.ts';
 import { runBatch } from '../../src/batch/run-batch.ts';
 import type { ImageCheck } from '../../src/batch/runner.ts';
 import type { BatchSummary } from '../../src/batch/types.ts';
-import { batchCostPerImage, type ConfigInput, configSchema } from '../../src/config/schema.ts';
+import { batchCostPerImage, type ConfigInput, configSchema, costPerImage } from '../../src/config/schema.ts';
 import { createGeminiProvider } from '../../src/providers/gemini.ts';
 import { createGeminiBatchClient } from '../../src/providers/gemini-batch.ts';
 import { VirtualClock } from '../../src/util/clock.ts';
@@ -47,7 +47,8 @@ export async function runAgainstFake(
     apiVersion: config.apiVersion,
     baseUrl: fake.url,
     timeoutMs: config.timing.requestTimeout,
-    costPerImage: 0.039,
+    costPerImage: costPerImage(config, config.model),
+    imageSize: config.imageSize,
   });
   const lines: string[] = [];
   const result = await runBatch({
@@ -89,10 +90,11 @@ export function geminiClients(baseUrl: string, over: ConfigInput = {}) {
     apiVersion: config.apiVersion,
     baseUrl,
     timeoutMs: config.timing.requestTimeout,
+    imageSize: config.imageSize,
   };
   return {
     config,
-    provider: createGeminiProvider({ ...common, costPerImage: 0.039 }),
+    provider: createGeminiProvider({ ...common, costPerImage: costPerImage(config, config.model) }),
     batchClient: createGeminiBatchClient({
       ...common,
       costPerImage: batchCostPerImage(config, config.model),

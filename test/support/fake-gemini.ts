@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import jpeg from 'jpeg-js';
+import { type ImageSize, isGemini3ImageModel } from '../../src/config/pricing.ts';
 import { decodePixels } from '../../src/images/inspect.ts';
-import { createPlaceholderProvider } from '../../src/providers/placeholder.ts';
-import { type AspectRatio, SIZE_FOR_ASPECT } from '../../src/providers/types.ts';
+import { renderPlaceholderPng } from '../../src/providers/placeholder.ts';
+import { type AspectRatio, GEMINI3_SIZE_FOR_ASPECT, SIZE_FOR_ASPECT } from '../../src/providers/types.ts';
 
 /**
  * A loopback stand-in for the Gemini API, answering the real @google/genai client.
@@ -13,8 +14,28 @@ import { type AspectRatio, SIZE_FOR_ASPECT } from '../../src/providers/types.ts'
  */
 
 export type FakeReply =
-  | { kind: 'image'; mimeType?: 'image/png' | 'image/jpeg'; bytes?: Uint8Array }
-  | { kind: 'rate-limit'; retryDelaySec?: number; daily?: boolean }
+  | {
+      kind: 'image';
+      mimeType?: 'image/png' | 'image/jpeg';
+      bytes?: Uint8Array;
+      /** Interim images marked `thought: true` before the final one (Gemini 3 image models send up to two). */
+      thoughts?: number;
+      /** The final image flagged `thought: true` as well (seen from Gemini 3 Pro Image, Lixpi/lixpi#136). */
+      finalFlagged?: boolean;
+    }
+  | {
+      kind: 'rate-limit';
+      retryDelaySec?: number;
+      daily?: boolean;
+      /**
+       * `retry-info` (default): QuotaFailure + Help + RetryInfo. `help-only`: no RetryInfo, the delay
+       * only in the message text ("Please retry in 20.04s."). `no-quota`: the project has no quota
+       * for the model (limit: 0 in the message, quotaValue "0").
+       */
+      shape?: 'retry-info' | 'help-only' | 'no-quota';
+    }
+  /** 404 NOT_FOUND for a retired model, as generateContent answers it. */
+  | { kind: 'model-not-found' }
   | { kind: 'status'; status: 400 | 401 | 402 | 403 | 500 | 503 | 504; message?: string }
   | { kind: 'reset' }
   | { kind: 'hang' }
@@ -37,6 +58,11 @@ export interface FakeGeminiOptions {
   now?: () => number;
   /** More routes (batchGenerateContent, batches/…) tried before generateContent; the first match answers. */
   extraRoutes?: FakeRoute[];
+  /**
+   * The models the fake knows (models.get, models.list); any other model answers 404 NOT_FOUND on
+   * models.get and generateContent. Default: every model is known.
+   */
+  models?: string[];
 }
 
 export interface RecordedRequest {
@@ -48,6 +74,7 @@ export interface RecordedRequest {
   body: unknown;
   prompt: string;
   aspectRatio?: string;
+  imageSize?: string;
   reply: FakeReply['kind'] | 'quota';
 }
 
@@ -71,6 +98,10 @@ export interface FakeGemini {
   /** Reply chosen per request, e.g. by prompt; return undefined to fall back to the queue/default. */
   setHandler(h: ((req: RecordedRequest) => TimedReply | undefined) | undefined): void;
   setDefault(reply: FakeReply): void;
+  /** Retires models from now on: models.get, models.list and generateContent stop knowing them. */
+  retire(...models: string[]): void;
+  /** models.get and models.list calls received, in order. */
+  modelCalls: Array<{ method: 'get' | 'list'; model?: string }>;
   /** Resolves when `n` requests in total have been received (for tests that wait for an event instead of sleeping). */
   waitForRequests(n: number): Promise<void>;
   count(kind?: FakeReply['kind'] | 'quota'): number;
@@ -111,26 +142,40 @@ interface CachedImage {
 const imageCache = new Map<string, Promise<CachedImage>>();
 const IMAGE_CACHE_MAX = 512;
 
-/** A valid image of Gemini's size for the aspect ratio, drawn from the prompt so images of a case differ. */
+const SIZE_FACTOR: Record<ImageSize, number> = { '1K': 1, '2K': 2, '4K': 4 };
+
+/**
+ * The pixel size a model returns: Gemini 3 image models 896x1200 for 3:4 and 1376x768 for 16:9 at
+ * 1K (Google's image-generation guide, resolution table of the Gemini 3 image models), doubled at
+ * 2K; Gemini 2.5 Flash Image 864x1184 and 1344x768.
+ */
+export function modelPixelSize(
+  model: string,
+  aspectRatio: string | undefined,
+  imageSize: string | undefined,
+): { width: number; height: number } {
+  const aspect: AspectRatio = isAspect(aspectRatio) ? aspectRatio : '1:1';
+  if (!isGemini3ImageModel(model)) return SIZE_FOR_ASPECT[aspect];
+  const factor = SIZE_FACTOR[(imageSize ?? '1K') as ImageSize] ?? 1;
+  const base = GEMINI3_SIZE_FOR_ASPECT[aspect];
+  return { width: base.width * factor, height: base.height * factor };
+}
+
+/** A valid image of the given size (default: Gemini 2.5's for the aspect ratio), drawn from the prompt so images of a case differ. */
 export function defaultImage(
   prompt: string,
   aspectRatio: string | undefined,
   mimeType: 'image/png' | 'image/jpeg' = 'image/png',
+  size?: { width: number; height: number },
 ): Promise<CachedImage> {
   const aspect: AspectRatio = isAspect(aspectRatio) ? aspectRatio : '1:1';
-  const key = `${mimeType}\0${aspect}\0${prompt}`;
+  const { width, height } = size ?? SIZE_FOR_ASPECT[aspect];
+  const key = `${mimeType}\0${aspect}\0${width}x${height}\0${prompt}`;
   const hit = imageCache.get(key);
   if (hit) return hit;
   const made = (async (): Promise<CachedImage> => {
-    const result = await createPlaceholderProvider().generate({
-      kind: aspect === '16:9' ? 'scene' : 'suspect',
-      caseId: 'fake',
-      imageId: 'fake',
-      prompt,
-      aspectRatio: aspect,
-    });
-    if (!result.ok) throw new Error(`placeholder failed: ${result.message}`);
-    let bytes = stripTextChunks(result.bytes);
+    const png = renderPlaceholderPng(prompt, width, height, aspect === '16:9' ? 'scene' : 'suspect');
+    let bytes = stripTextChunks(png);
     if (mimeType === 'image/jpeg') {
       const pixels = decodePixels(bytes);
       if (!pixels) throw new Error('cannot decode the placeholder PNG');
@@ -185,10 +230,28 @@ export function googleError(
   };
 }
 
+/**
+ * 429 shapes Gemini was seen to send:
+ * - `retry-info`: QuotaFailure + Help + RetryInfo, as the rate-limits docs describe and
+ *   google-gemini/gemini-cli#8437 shows (QuotaFailure violations with quotaId, then a Help link).
+ * - `help-only`: no RetryInfo, the delay only in the message, "… Quota exceeded for metric: …,
+ *   limit: 125000, model: gemini-2.5-pro\nPlease retry in 45.218844857s." with a Help and a
+ *   QuotaFailure detail (continuedev/continue#8947).
+ * - `no-quota`: the free tier on an image model, "* Quota exceeded for metric:
+ *   generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 0, model: …"
+ *   (googleapis/js-genai#1322), its QuotaFailure violations carrying quotaValue like
+ *   google-gemini/gemini-cli-action#36 ("quotaValue": "250000"), here "0".
+ */
 export function rateLimitError(
   model: string,
-  opts: { retryDelaySec?: number | undefined; daily?: boolean | undefined },
+  opts: {
+    retryDelaySec?: number | undefined;
+    daily?: boolean | undefined;
+    shape?: 'retry-info' | 'help-only' | 'no-quota' | undefined;
+  },
 ): ReturnType<typeof googleError> {
+  if (opts.shape === 'help-only') return helpOnlyRateLimit(model, opts.retryDelaySec ?? 20.04);
+  if (opts.shape === 'no-quota') return noQuotaRateLimit(model);
   const perDay = opts.daily === true;
   const details: Array<Record<string, unknown>> = [
     {
@@ -230,14 +293,135 @@ export function rateLimitError(
   );
 }
 
+const HELP = {
+  '@type': 'type.googleapis.com/google.rpc.Help',
+  links: [
+    {
+      description: 'Learn more about Gemini API quotas',
+      url: 'https://ai.google.dev/gemini-api/docs/rate-limits',
+    },
+  ],
+};
+
+function helpOnlyRateLimit(model: string, seconds: number): ReturnType<typeof googleError> {
+  // As quoted in continuedev/continue#8947: a per-minute free-tier token quota, the delay only in the text.
+  const metric = 'generativelanguage.googleapis.com/generate_content_free_tier_input_token_count';
+  return googleError(
+    429,
+    `You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: https://ai.dev/usage?tab=rate-limit. \n* Quota exceeded for metric: ${metric}, limit: 125000, model: ${model}\nPlease retry in ${seconds}s.`,
+    [
+      HELP,
+      {
+        '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+        violations: [
+          {
+            quotaMetric: metric,
+            quotaId: 'GenerateContentInputTokensPerModelPerMinute-FreeTier',
+            quotaDimensions: { location: 'global', model },
+          },
+        ],
+      },
+    ],
+  );
+}
+
+function noQuotaRateLimit(model: string): ReturnType<typeof googleError> {
+  // The message as quoted in googleapis/js-genai#1322 (a new free-tier project on an image model,
+  // "model quota now 0" in Twarner491/AvianVisitors#9); the violations as gemini-cli#8437 lists
+  // them for the free tier, each with the quotaValue field gemini-cli-action#36 shows.
+  const metric = 'generativelanguage.googleapis.com/generate_content_free_tier_requests';
+  return googleError(
+    429,
+    `You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: https://ai.dev/rate-limit. \n* Quota exceeded for metric: ${metric}, limit: 0, model: ${model}\n* Quota exceeded for metric: ${metric}, limit: 0, model: ${model}`,
+    [
+      {
+        '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+        violations: [
+          {
+            quotaMetric: metric,
+            quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
+            quotaDimensions: { location: 'global', model },
+            quotaValue: '0',
+          },
+          {
+            quotaMetric: metric,
+            quotaId: 'GenerateRequestsPerDayPerProjectPerModel-FreeTier',
+            quotaDimensions: { location: 'global', model },
+            quotaValue: '0',
+          },
+        ],
+      },
+      HELP,
+    ],
+  );
+}
+
+/**
+ * A retired model on generateContent: "models/gemini-2.0-flash-live-001 is not found for API
+ * version v1beta, or is not supported for generateContent. Call ListModels to see the list of
+ * available models and their supported methods." with status NOT_FOUND (google/adk-python#200,
+ * continuedev/continue#9939).
+ */
+export function modelNotFoundError(model: string, apiVersion: string, method = 'generateContent') {
+  return googleError(
+    404,
+    `models/${model} is not found for API version ${apiVersion}, or is not supported for ${method}. Call ListModels to see the list of available models and their supported methods.`,
+  );
+}
+
+/**
+ * models.get of a model the API does not know: 404 NOT_FOUND "Requested entity was not found."
+ * (the Google API's generic NOT_FOUND body, google-gemini/gemini-cli#4764, gzzhongqi/geminicli2api#18).
+ */
+export function entityNotFoundError() {
+  return googleError(404, 'Requested entity was not found.');
+}
+
+/** A Model resource as models.get / models.list return it (ai.google.dev/api/models#Model). */
+export function modelResource(id: string): Record<string, unknown> {
+  return {
+    name: `models/${id}`,
+    version: '001',
+    displayName: id,
+    description: `Fake ${id}`,
+    inputTokenLimit: 131072,
+    outputTokenLimit: 32768,
+    supportedGenerationMethods: ['generateContent', 'countTokens', 'batchGenerateContent'],
+  };
+}
+
 const USAGE = { promptTokenCount: 12, candidatesTokenCount: 1290, totalTokenCount: 1302 };
+
+/**
+ * Gemini 3 image replies report image tokens by modality and thoughts apart from the candidates
+ * (langchain-ai/langchain-google#1053: candidates 15, thoughts 540, total 559 = 4 + 15 + 540;
+ * PostHog/posthog#45801 on candidatesTokensDetails with modality IMAGE).
+ */
+function gemini3Usage(imageTokens: number) {
+  const prompt = 12;
+  const text = 0;
+  const thoughts = 180;
+  return {
+    promptTokenCount: prompt,
+    candidatesTokenCount: imageTokens + text,
+    thoughtsTokenCount: thoughts,
+    totalTokenCount: prompt + imageTokens + text + thoughts,
+    promptTokensDetails: [{ modality: 'TEXT', tokenCount: prompt }],
+    candidatesTokensDetails: [{ modality: 'IMAGE', tokenCount: imageTokens }],
+  };
+}
+
+const IMAGE_TOKENS: Record<string, number> = { '1K': 1120, '2K': 1680, '4K': 3780 };
 
 /** What a 200 generateContent answer holds for a reply kind that has one. */
 export async function generateContentBody(
   reply: FakeReply,
-  ctx: { prompt: string; aspectRatio?: string | undefined; model: string },
+  ctx: { prompt: string; aspectRatio?: string | undefined; model: string; imageSize?: string | undefined },
 ): Promise<unknown> {
-  const envelope = { usageMetadata: USAGE, modelVersion: ctx.model, responseId: randomUUID() };
+  const gemini3 = isGemini3ImageModel(ctx.model);
+  const usageMetadata = gemini3 ? gemini3Usage(IMAGE_TOKENS[ctx.imageSize ?? '1K'] ?? 1120) : USAGE;
+  const envelope = { usageMetadata, modelVersion: ctx.model, responseId: randomUUID() };
+  const size = modelPixelSize(ctx.model, ctx.aspectRatio, ctx.imageSize);
   const candidate = (parts: unknown[], finishReason = 'STOP') => ({
     candidates: [{ content: { role: 'model', parts }, finishReason, index: 0 }],
     ...envelope,
@@ -247,8 +431,20 @@ export async function generateContentBody(
       const mimeType = reply.mimeType ?? 'image/png';
       const data = reply.bytes
         ? Buffer.from(reply.bytes).toString('base64')
-        : (await defaultImage(ctx.prompt, ctx.aspectRatio, mimeType)).base64;
-      return candidate([{ inlineData: { mimeType, data } }]);
+        : (await defaultImage(ctx.prompt, ctx.aspectRatio, mimeType, size)).base64;
+      // Thinking image models send interim drafts as parts with `thought: true` (and a thought
+      // signature) before the final image (Google's image-generation guide, "Thinking process").
+      const drafts = [];
+      for (let i = 1; i <= (reply.thoughts ?? 0); i++) {
+        const draft = await defaultImage(`${ctx.prompt}\ndraft ${i}`, ctx.aspectRatio, 'image/png', size);
+        drafts.push({ inlineData: { mimeType: 'image/png', data: draft.base64 }, thought: true });
+      }
+      const final = {
+        inlineData: { mimeType, data },
+        ...(reply.finalFlagged ? { thought: true } : {}),
+        ...(reply.thoughts ? { thoughtSignature: Buffer.from('fake-signature').toString('base64') } : {}),
+      };
+      return candidate([...drafts, final]);
     }
     case 'prompt-blocked':
       return { promptFeedback: { blockReason: reply.reason ?? 'PROHIBITED_CONTENT' }, ...envelope };
@@ -301,6 +497,14 @@ function aspectOf(body: unknown): string | undefined {
   return typeof ar === 'string' ? ar : undefined;
 }
 
+function imageSizeOf(body: unknown): string | undefined {
+  if (!isRecord(body)) return undefined;
+  const gc = body.generationConfig;
+  if (!isRecord(gc) || !isRecord(gc.imageConfig)) return undefined;
+  const size = gc.imageConfig.imageSize;
+  return typeof size === 'string' ? size : undefined;
+}
+
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -317,6 +521,8 @@ function sendJson(res: ServerResponse, status: number, payload: unknown): void {
 }
 
 const GENERATE_CONTENT = /^\/([^/]+)\/models\/([^/:]+):generateContent$/;
+const MODELS_GET = /^\/([^/]+)\/models\/([^/:]+)$/;
+const MODELS_LIST = /^\/([^/]+)\/models$/;
 
 // ---------------------------------------------------------------------------------------------
 
@@ -326,6 +532,11 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
   const queue: TimedReply[] = [];
   let handler: ((req: RecordedRequest) => TimedReply | undefined) | undefined;
   let defaultReply: FakeReply = { kind: 'image' };
+  const known = options.models ? new Set(options.models) : undefined;
+  const retired = new Set<string>();
+  const knows = (model: string) => !retired.has(model) && (!known || known.has(model));
+  /** models.get / models.list calls, apart from generateContent's requests. */
+  const modelCalls: Array<{ method: 'get' | 'list'; model?: string }> = [];
   /** Start times of requests that counted against the rpm quota. */
   const admitted: number[] = [];
   const waiters: Array<{ n: number; resolve: () => void }> = [];
@@ -395,6 +606,8 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     };
     const aspectRatio = aspectOf(body);
     if (aspectRatio !== undefined) entry.aspectRatio = aspectRatio;
+    const imageSize = imageSizeOf(body);
+    if (imageSize !== undefined) entry.imageSize = imageSize;
 
     if (!apiKey) {
       record(entry);
@@ -407,6 +620,12 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
       return;
     }
 
+    if (!knows(model)) {
+      entry.reply = 'model-not-found';
+      record(entry);
+      sendJson(res, 404, modelNotFoundError(model, match[1] ?? 'v1beta'));
+      return;
+    }
     const wait = quotaWait(entry.at);
     if (wait !== undefined) {
       entry.reply = 'quota';
@@ -434,6 +653,9 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
       case 'rate-limit':
         sendJson(res, 429, rateLimitError(model, reply));
         return;
+      case 'model-not-found':
+        sendJson(res, 404, modelNotFoundError(model, match[1] ?? 'v1beta'));
+        return;
       case 'status':
         sendJson(
           res,
@@ -442,7 +664,11 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
         );
         return;
       default:
-        sendJson(res, 200, await generateContentBody(reply, { prompt: entry.prompt, aspectRatio, model }));
+        sendJson(
+          res,
+          200,
+          await generateContentBody(reply, { prompt: entry.prompt, aspectRatio, model, imageSize }),
+        );
     }
   }
 
@@ -465,6 +691,22 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     const m = GENERATE_CONTENT.exec(path);
     if (req.method === 'POST' && m) {
       await generateContent(req, res, m, rawBody, path);
+      return;
+    }
+    const get = req.method === 'GET' ? MODELS_GET.exec(path) : null;
+    if (get) {
+      const model = get[2] ?? '';
+      modelCalls.push({ method: 'get', model });
+      if (!req.headers['x-goog-api-key'])
+        sendJson(res, 401, googleError(401, DEFAULT_STATUS_MESSAGE[401] ?? ''));
+      else if (knows(model)) sendJson(res, 200, modelResource(model));
+      else sendJson(res, 404, entityNotFoundError());
+      return;
+    }
+    if (req.method === 'GET' && MODELS_LIST.test(path)) {
+      modelCalls.push({ method: 'list' });
+      const ids = [...(known ?? [])].filter(knows);
+      sendJson(res, 200, { models: ids.map(modelResource) });
       return;
     }
     sendJson(res, 404, googleError(404, `no route for ${req.method} ${path}`));
@@ -504,6 +746,10 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     setDefault: (reply) => {
       defaultReply = reply;
     },
+    retire: (...models) => {
+      for (const m of models) retired.add(m);
+    },
+    modelCalls,
     waitForRequests: (n) =>
       requests.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve })),
     count: (kind) => (kind === undefined ? requests.length : requests.filter((r) => r.reply === kind).length),

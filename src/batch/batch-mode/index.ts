@@ -24,6 +24,7 @@ export function chooseBatchClient(config: Config, apiKey: string | undefined): B
     baseUrl: config.apiBaseUrl,
     timeoutMs: config.timing.requestTimeout,
     costPerImage: batchCostPerImage(config, config.model),
+    imageSize: config.imageSize,
   });
 }
 

@@ -2,7 +2,7 @@ import { BatchApiError, type BatchJobInfo, batchRequestBytes } from '../../provi
 import type { GenerationFailure } from '../../providers/types.ts';
 import type { PlanItem } from '../plan.ts';
 import { type BatchJobRecord, imageKey } from '../progress.ts';
-import { decide } from '../retry-policy.ts';
+import { decide, needsPerson } from '../retry-policy.ts';
 import { chunkBy, DEFAULT_CHUNK_LIMITS } from './chunk.ts';
 import type { Session, Stop } from './session.ts';
 
@@ -155,8 +155,9 @@ async function createOnce(
     }
     const reason = `creating ${job.displayName} failed: ${failure.errorType} - ${failure.message}`;
     s.say('ERROR', reason);
-    // Validation, auth and billing need a person; anything else may pass on a later --resume.
-    const needsPerson = ['validation', 'auth', 'billing'].includes(failure.errorType);
-    return { stop: { exitCode: needsPerson ? 1 : 3, reason } };
+    // A job no retry will create (bad request, key, billing, a retired model, no quota) needs a
+    // person: exit 1, so the workflow goes red. Anything else may pass on a later --resume.
+    const exitCode = decision.action === 'stop-batch' ? decision.exitCode : needsPerson(failure) ? 1 : 3;
+    return { stop: { exitCode, reason } };
   }
 }
