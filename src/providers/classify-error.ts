@@ -98,6 +98,19 @@ export function isDailyQuota(body: GoogleErrorBody): boolean {
   return false;
 }
 
+/** quotaId "GenerateRequestsPerMinutePerProjectPerModel(-FreeTier)" or a "…per_minute…" metric: our rate is too high. */
+export function isPerMinuteQuota(body: GoogleErrorBody): boolean {
+  for (const d of body.details) {
+    if (!detailType(d).endsWith('google.rpc.QuotaFailure') || !Array.isArray(d.violations)) continue;
+    for (const v of d.violations) {
+      if (!isRecord(v)) continue;
+      const names = [v.quotaId, v.quotaMetric].filter((s): s is string => typeof s === 'string');
+      if (names.some((s) => /per_?minute/i.test(s))) return true;
+    }
+  }
+  return false;
+}
+
 // Gemini's own wording for an oversized prompt is "The input token count (N) exceeds the maximum …".
 const PROMPT_TOO_LONG =
   /token count.*exceeds|exceeds the maximum number of tokens|prompt is too long|input too long/i;
@@ -131,6 +144,7 @@ export function classifyHttpError(
     const retryAfterMs = body ? retryAfterMsOf(body) : undefined;
     if (retryAfterMs !== undefined) extra.retryAfterMs = retryAfterMs;
     if (body && isDailyQuota(body)) extra.dailyQuota = true;
+    if (body && isPerMinuteQuota(body)) extra.perMinuteQuota = true;
     return failure('rate_limit', 'http', message, ctx, extra);
   }
   // Gemini refuses a bad key with 400 INVALID_ARGUMENT (reason API_KEY_INVALID): nothing else can succeed either.

@@ -71,6 +71,8 @@ export interface GenerationFailure {
   retryAfterMs?: number;
   /** A 429 whose QuotaFailure names a per-day quota: nothing more can succeed today. */
   dailyQuota?: boolean;
+  /** A 429 whose QuotaFailure names a per-minute quota: the only kind that lowers the limiter's ceiling. */
+  perMinuteQuota?: boolean;
 }
 
 export type GenerationResult = GeneratedImage | GenerationFailure;
