@@ -103,10 +103,14 @@ export class StartLimiter {
    * later ones cut by 10%. Once per window's worth of requests, as TCP cuts once per round trip.
    */
   private lower(refused: Slot): void {
-    if (refused.at < this.loweredAt) return;
+    if (refused.at <= this.loweredAt) return;
     const since = refused.at - WINDOW;
     const accepted = this.starts.filter(
-      (s) => s !== refused && s.at > since && s.at <= refused.at && (s.outcome === 'accepted' || s.outcome === 'pending'),
+      (s) =>
+        s !== refused &&
+        s.at > since &&
+        s.at <= refused.at &&
+        (s.outcome === 'accepted' || s.outcome === 'pending'),
     ).length;
     // A 429 after a quiet window says nothing about our rate (another client spent the quota):
     // its retryDelay paces it, and a ceiling of 0 or 1 would cripple the rest of the run.
