@@ -67,12 +67,18 @@ interface Run {
 }
 
 /** One engine (one "process"): its own checkout, limiter and breaker, talking to `fake`. */
-async function engine(fake: FakeGemini, clock: Clock, n: number, over: ConfigInput = {}): Promise<Run> {
+async function engine(
+  fake: FakeGemini,
+  clock: Clock,
+  n: number,
+  over: ConfigInput = {},
+  apiKey = KEY,
+): Promise<Run> {
   const { root, images } = await rootWith(n);
   try {
     const config = benchConfig(over);
     const provider = createGeminiProvider({
-      apiKey: KEY,
+      apiKey,
       model: MODEL,
       apiVersion: config.apiVersion,
       baseUrl: fake.url,
@@ -178,6 +184,34 @@ async function sharedQuota(): Promise<string[]> {
   });
 }
 
+/**
+ * (e) Recovery: two engines share a quota of Q/min until the short one ends; the long one had
+ * learned about half the quota, and should climb back to what its own delayBetweenImages allows
+ * (30/min here) instead of keeping the shared ceiling for the rest of its run.
+ */
+async function recovery(): Promise<string[]> {
+  const Q = 40;
+  return withFake({ requestsPerMinute: Q, latencyMs: 500 }, async (fake, clock) => {
+    const [, short] = await Promise.all([
+      engine(fake, clock, 150, {}, `${KEY}-long`),
+      engine(fake, clock, 30, {}, `${KEY}-short`),
+    ]);
+    const after = fake.requests.filter(
+      (r) =>
+        r.apiKey === `${KEY}-long` &&
+        r.reply === 'image' &&
+        r.at >= short.endMs + MINUTE &&
+        r.at < short.endMs + 4 * MINUTE,
+    ).length;
+    const rate = after / 3;
+    return [
+      `(e) two engines share Q = ${Q}/min until the short one (30 images) ends; the long one (150 images, delayBetweenImages 2 s = 30/min at most):`,
+      `    ${rate.toFixed(1)} images/min in windows 2-4 after the short one ended = ${(rate / 30).toFixed(2)} of its own 30/min ` +
+        `(a ceiling that never climbs back keeps it near half the quota, ${Q / 2}/min)`,
+    ];
+  });
+}
+
 /** (d) Calls spent in a failure storm, with the breaker and without. */
 async function storm(): Promise<string[]> {
   const N = 30;
@@ -238,6 +272,7 @@ export async function benchLimiter(): Promise<string[]> {
     ...(await realQuota()),
     ...(await sharedQuota()),
     ...(await storm()),
+    ...(await recovery()),
   ];
 }
 
