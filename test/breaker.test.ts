@@ -139,6 +139,25 @@ describe('the limiter through the engine', () => {
     expect(elapsed(clock)).toBeLessThan(30_000);
   });
 
+  test("a real per-minute quota is learned from the 429's QuotaFailure, not hit every window", async () => {
+    const clock = new VirtualClock();
+    const quota = await startFakeGemini({ requestsPerMinute: 3, now: () => clock.now() });
+    try {
+      const { summary } = await runAgainstFake(root, quota, {
+        source: allSamples(),
+        clock,
+        config: { timing: { delayBetweenImages: 0 } },
+      });
+      expect(summary.exitCode).toBe(0);
+      // The first burst of three is refused at the fourth; after that three per window, and one
+      // probe for a fourth after a clean window. Without learning: one 429 per window (4 here).
+      expect(quota.count('quota')).toBeLessThanOrEqual(2);
+      expect(quota.count('image')).toBe(13);
+    } finally {
+      await quota.close();
+    }
+  });
+
   test('one per-minute 429 in the middle of a run costs its delay, not a minute per window', async () => {
     fake.enqueue({ kind: 'image' }, { kind: 'image' }, { kind: 'image' }, { kind: 'image' });
     fake.enqueue({ kind: 'image' }, { kind: 'rate-limit', retryDelaySec: 1 });

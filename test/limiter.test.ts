@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { type LimiterOptions, type Slot, StartLimiter, WINDOW } from '../src/batch/limiter.ts';
-import type { GenerationResult } from '../src/providers/types.ts';
+import type { GenerationFailure, GenerationResult } from '../src/providers/types.ts';
 import { VirtualClock } from '../src/util/clock.ts';
 
 // The limiter on a virtual clock: acquire() sleeps move time, advance() stands for time passing
@@ -16,15 +16,17 @@ const ok: GenerationResult = {
   model: 'm',
   costUsd: 0,
 };
-const perMinute429: GenerationResult = {
+/** A per-minute-quota 429 whose RetryInfo says a slot frees in `retrySec`. */
+const quota429 = (retrySec: number): GenerationFailure => ({
   ok: false,
   errorType: 'rate_limit',
   reason: 'http',
   message: '429',
   status: 429,
-  retryAfterMs: 1000,
+  retryAfterMs: retrySec * 1000,
   perMinuteQuota: true,
-};
+});
+const perMinute429 = quota429(2);
 const plain429: GenerationResult = { ...perMinute429, perMinuteQuota: false };
 const e503: GenerationResult = {
   ok: false,
@@ -52,7 +54,17 @@ function setUp(options: Partial<LimiterOptions> = {}) {
       clock.advance(gapMs);
     }
   };
-  return { clock, limiter, request, accepted, elapsed: () => clock.now() - t0 };
+  /** Requests as fast as the limiter lets them go, all accepted, for `ms`. */
+  const busyFor = async (ms: number) => {
+    const end = clock.now() + ms;
+    for (;;) {
+      const wait = limiter.waitTime();
+      if (clock.now() + wait >= end) break;
+      await request(ok);
+    }
+    clock.advance(end - clock.now());
+  };
+  return { clock, limiter, request, accepted, busyFor, elapsed: () => clock.now() - t0 };
 }
 
 describe('the limiter learns from per-minute-quota 429s', () => {
@@ -87,10 +99,21 @@ describe('the limiter learns from per-minute-quota 429s', () => {
 
   test('a 429 early in the run is scaled to a full window, not taken as the ceiling', async () => {
     const { limiter, request, accepted } = setUp();
-    // Five accepted starts in 10 s are a rate of 31 per 62 s window, not a ceiling of 5.
+    // Five accepted starts from 0 to 8 s, refused at 10 s with "retry in 1 s": five in 11 s,
+    // a rate of about 28 per 62 s window, not a ceiling of 5.
     await accepted(5, 2000);
-    await request(perMinute429);
-    expect(limiter.ceiling()).toBe(31);
+    await request(quota429(1));
+    expect(limiter.ceiling()).toBeCloseTo((5 * 62) / 11);
+  });
+
+  test('a burst refused with "retry in 58 s" takes the burst as the ceiling', async () => {
+    const { limiter, request, accepted, clock } = setUp();
+    await accepted(5, 0);
+    clock.advance(2000);
+    await request(quota429(58));
+    // The server's window is full of our five: five per 60 s, a little over five per 62 s.
+    expect(limiter.ceiling()).toBeCloseTo((5 * 62) / 60);
+    expect(limiter.waitTime()).toBeGreaterThan(55_000);
   });
 
   test('failed 5xx starts are not accepted starts', async () => {
@@ -101,7 +124,7 @@ describe('the limiter learns from per-minute-quota 429s', () => {
       await request(i % 2 ? ok : e503);
       clock.advance(3000);
     }
-    await request(perMinute429);
+    await request(quota429(5));
     expect(limiter.ceiling()).toBe(10);
   });
 
@@ -132,36 +155,48 @@ describe('the limiter learns from per-minute-quota 429s', () => {
 
 describe('the ceiling recovers', () => {
   test('+10% per clean window, without bound when nothing is configured', async () => {
-    const { limiter, request, accepted, clock } = setUp();
+    const { limiter, request, accepted, busyFor } = setUp();
     await accepted(21, 3000);
     await request(perMinute429);
     expect(limiter.ceiling()).toBe(20);
-    clock.advance(WINDOW - 1);
+    // The first window after the cut opens with its first start (65 s), so it closes at 127 s.
+    await busyFor(WINDOW);
     expect(limiter.ceiling()).toBe(20);
-    clock.advance(1);
+    await busyFor(WINDOW);
     expect(limiter.ceiling()).toBe(22);
-    clock.advance(WINDOW);
+    await busyFor(WINDOW);
     expect(limiter.ceiling()).toBeCloseTo(24.2);
-    clock.advance(20 * WINDOW);
+    for (let i = 0; i < 20; i++) await busyFor(WINDOW);
     expect(limiter.ceiling()).toBeGreaterThan(100);
   });
 
+  test('a window the ceiling was not tried in is not clean', async () => {
+    const { limiter, request, accepted, clock } = setUp();
+    await accepted(21, 3000);
+    await request(perMinute429);
+    // Idle (or paused by the 429's own delay): nothing says the server would take more.
+    clock.advance(5 * WINDOW);
+    expect(limiter.ceiling()).toBe(20);
+    // Half the ceiling used for a window is not a clean window either.
+    await accepted(10, 6200);
+    expect(limiter.ceiling()).toBe(20);
+  });
+
   test('up to the configured requestsPerMinute, and no further', async () => {
-    const { limiter, request, accepted, clock } = setUp({ requestsPerMinute: 30 });
+    const { limiter, request, accepted, busyFor } = setUp({ requestsPerMinute: 30 });
     await accepted(21, 3000);
     await request(perMinute429);
     expect(limiter.ceiling()).toBe(20);
-    clock.advance(4 * WINDOW);
-    // 20 → 22 → 24.2 → 26.62 → 29.28
-    expect(limiter.ceiling()).toBeCloseTo(29.282);
-    clock.advance(WINDOW);
-    expect(limiter.ceiling()).toBe(30);
-    clock.advance(10 * WINDOW);
-    expect(limiter.ceiling()).toBe(30);
+    const seen: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      await busyFor(WINDOW);
+      seen.push(Math.round((limiter.ceiling() ?? 0) * 100) / 100);
+    }
+    expect(seen).toEqual([20, 22, 24.2, 26.62, 29.28, 30, 30, 30, 30, 30]);
   });
 
   test('a window with a cut is not clean: recovery counts from the cut', async () => {
-    const { limiter, request, accepted, clock } = setUp();
+    const { limiter, request, accepted, clock, busyFor } = setUp();
     await accepted(21, 3000);
     await request(perMinute429);
     clock.advance(WINDOW / 2);
@@ -169,9 +204,9 @@ describe('the ceiling recovers', () => {
     await request(perMinute429);
     // min(20 x 0.9, the 11 accepted in the half-empty window before this refusal).
     expect(limiter.ceiling()).toBe(11);
-    clock.advance(WINDOW - 1);
+    await busyFor(WINDOW);
     expect(limiter.ceiling()).toBe(11);
-    clock.advance(1);
+    await busyFor(WINDOW);
     expect(limiter.ceiling()).toBe(12.1);
   });
 });

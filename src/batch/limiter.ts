@@ -49,7 +49,6 @@ export interface Slot {
 export class StartLimiter {
   private readonly starts: Slot[] = [];
   private lastStart = Number.NEGATIVE_INFINITY;
-  private firstStart: number | undefined;
   private pausedUntil = 0;
   private today: string;
   private dayCount: number;
@@ -59,6 +58,9 @@ export class StartLimiter {
   private changedAt = Number.NEGATIVE_INFINITY;
   /** When it was last lowered: a 429 for a request started before that is old news. */
   private loweredAt = Number.NEGATIVE_INFINITY;
+  /** Accepted starts since the ceiling last moved, and when the first of them started. */
+  private usedSinceChange = 0;
+  private usedFrom: number | undefined;
 
   constructor(
     private readonly options: LimiterOptions,
@@ -83,26 +85,41 @@ export class StartLimiter {
    */
   observe(slot: Slot, result: GenerationResult, ownRetry: boolean): void {
     if (result.ok) {
-      slot.outcome = 'accepted';
+      this.accept(slot);
       return;
     }
     if (result.errorType === 'rate_limit') {
       slot.outcome = 'refused';
-      if (result.perMinuteQuota && !ownRetry) this.lower(slot);
+      if (result.perMinuteQuota && !ownRetry) this.lower(slot, result.retryAfterMs ?? 0);
       return;
     }
     const reachedNoModel =
       result.errorType === 'api_error' || result.errorType === 'network' || result.errorType === 'unknown';
-    slot.outcome = reachedNoModel ? 'failed' : 'accepted';
+    if (reachedNoModel) slot.outcome = 'failed';
+    else this.accept(slot);
+  }
+
+  private accept(slot: Slot): void {
+    slot.outcome = 'accepted';
+    if (slot.at < this.changedAt) return;
+    this.usedSinceChange += 1;
+    this.usedFrom = Math.min(this.usedFrom ?? slot.at, slot.at);
   }
 
   /**
    * Multiplicative decrease: the new ceiling is the smaller of DECREASE × the current one and
-   * the rate the server accepted in the window before the refusal (scaled to a full window when
-   * the run is younger than one). The first 429 of a run thus takes what the server accepted;
-   * later ones cut by 10%. Once per window's worth of requests, as TCP cuts once per round trip.
+   * the rate the server accepted before the refusal. The first 429 of a run thus takes what the
+   * server really took; later ones cut by 10%. Once per window's worth of requests, as TCP cuts
+   * once per round trip.
+   *
+   * The rate is the accepted starts of the window before the refusal over the time from the
+   * oldest of them to the moment the server frees a slot (refusal + retryDelay), at most a
+   * window. A full window of our own requests thus gives their count; a burst refused with
+   * "retry in 58 s" gives the burst (the server's window is full of it); but five starts refused
+   * with "retry in 1 s" after ten seconds are a rate of about 28 a minute, not a ceiling of 5:
+   * the slot that frees in a second was not ours, so the quota is shared or the 429 was a blip.
    */
-  private lower(refused: Slot): void {
+  private lower(refused: Slot, retryAfterMs: number): void {
     if (refused.at <= this.loweredAt) return;
     const since = refused.at - WINDOW;
     const accepted = this.starts.filter(
@@ -111,35 +128,40 @@ export class StartLimiter {
         s.at > since &&
         s.at <= refused.at &&
         (s.outcome === 'accepted' || s.outcome === 'pending'),
-    ).length;
+    );
     // A 429 after a quiet window says nothing about our rate (another client spent the quota):
     // its retryDelay paces it, and a ceiling of 0 or 1 would cripple the rest of the run.
-    if (accepted < 2) return;
-    const span = Math.min(WINDOW, Math.max(1_000, refused.at - (this.firstStart ?? refused.at)));
-    const rate = (accepted * WINDOW) / span;
+    if (accepted.length < 2) return;
+    const oldest = accepted[0]?.at ?? refused.at;
+    const span = Math.min(WINDOW, Math.max(1_000, refused.at + retryAfterMs - oldest));
+    const rate = (accepted.length * WINDOW) / span;
     const current = this.ceiling() ?? Number.POSITIVE_INFINITY;
     this.learned = Math.max(1, Math.min(current * AIMD_DECREASE, rate));
     const now = this.clock.now();
-    this.changedAt = now;
     this.loweredAt = now;
+    this.restartWindow(now);
+  }
+
+  private restartWindow(now: number): void {
+    this.changedAt = now;
+    this.usedSinceChange = 0;
+    this.usedFrom = undefined;
   }
 
   /**
-   * Additive increase: every full window without a decrease raises the learned ceiling by 10%
+   * Additive increase: a clean window (a full window from the first start after the ceiling
+   * last moved, with no cut and at least the ceiling's worth of accepted starts, so the ceiling
+   * was really tried and held, as TCP grows its window only when it is used) raises the learned ceiling by 10%
    * (at least one request), up to the configured requestsPerMinute (then the configured value
    * rules alone) or without bound when none is configured.
    */
   private recover(now: number): void {
-    if (this.learned === undefined) return;
-    while (now - this.changedAt >= WINDOW) {
-      this.learned += Math.max(1, this.learned * AIMD_INCREASE);
-      this.changedAt += WINDOW;
-      const configured = this.options.requestsPerMinute;
-      if (configured !== undefined && this.learned >= configured) {
-        this.learned = undefined;
-        return;
-      }
-    }
+    if (this.learned === undefined || this.usedFrom === undefined) return;
+    if (now - this.usedFrom < WINDOW || this.usedSinceChange < Math.floor(this.learned)) return;
+    this.learned += Math.max(1, this.learned * AIMD_INCREASE);
+    this.restartWindow(now);
+    const configured = this.options.requestsPerMinute;
+    if (configured !== undefined && this.learned >= configured) this.learned = undefined;
   }
 
   /** The per-window ceiling in force now (configured, learned, or undefined for none). */
@@ -184,7 +206,6 @@ export class StartLimiter {
     const now = this.clock.now();
     const slot: Slot = { at: now, outcome: 'pending' };
     this.lastStart = now;
-    this.firstStart ??= now;
     this.starts.push(slot);
     this.dayCount += 1;
     return slot;
