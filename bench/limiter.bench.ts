@@ -149,20 +149,45 @@ async function oneBlip(): Promise<string[]> {
   ];
 }
 
-/** (b) An unconfigured real quota of Q/min: images per minute over the first 3 windows. */
+/** (b) An unconfigured real quota of Q/min: images per minute over the first 3 windows, two shapes. */
 async function realQuota(): Promise<string[]> {
-  const Q = 20;
-  const N = 3 * Q + 10;
-  return withFake({ requestsPerMinute: Q, latencyMs: 500 }, async (fake, clock) => {
-    const run = await engine(fake, clock, N);
-    const rate = madePerMinute(fake, fake.requests[0]?.at ?? run.startMs, 3);
-    const quota = fake.count('quota');
-    return [
-      `(b) quota Q = ${Q}/min (429 + RetryInfo beyond it), nothing configured (delayBetweenImages 2 s allows 30/min), ${N} images:`,
-      `    ${rate.toFixed(1)} images/min over the first 3 windows = ${(rate / Q).toFixed(2)} x Q; target >= 0.9: ${pass(rate / Q >= 0.9)}` +
-        `; ${quota} 429s in ${fake.count()} calls (${((100 * quota) / fake.count()).toFixed(1)}%), exit ${run.summary.exitCode}`,
-    ];
-  });
+  const lines: string[] = [];
+  for (const shape of [
+    {
+      what: 'nothing configured (delayBetweenImages 2 s allows 30/min), latency 0.5 s',
+      Q: 20,
+      latencyMs: 500,
+      speed: SPEED,
+      over: {},
+    },
+    {
+      // An image model's real latency: four in flight beat the quota, one alone could not.
+      what: 'no requestsPerMinute, maxConcurrent 4, delayBetweenImages 0, latency 16 s',
+      Q: 10,
+      latencyMs: 16_000,
+      speed: 20,
+      over: { timing: { maxConcurrent: 4, delayBetweenImages: 0 } },
+    },
+  ]) {
+    const { Q } = shape;
+    const N = 4 * Q + 5;
+    lines.push(
+      await withFake(
+        { requestsPerMinute: Q, latencyMs: shape.latencyMs, speed: shape.speed },
+        async (fake, clock) => {
+          const run = await engine(fake, clock, N, shape.over);
+          const rate = madePerMinute(fake, fake.requests[0]?.at ?? run.startMs, 3);
+          const quota = fake.count('quota');
+          return (
+            `(b) quota Q = ${Q}/min (429 + RetryInfo beyond it), ${shape.what}, ${N} images:\n` +
+            `    ${rate.toFixed(1)} images/min over the first 3 windows = ${(rate / Q).toFixed(2)} x Q; target >= 0.9: ${pass(rate / Q >= 0.9)}` +
+            `; ${quota} 429s in ${fake.count()} calls (${((100 * quota) / fake.count()).toFixed(1)}%), exit ${run.summary.exitCode}`
+          );
+        },
+      ),
+    );
+  }
+  return lines;
 }
 
 /** (c) Two engines (two matrix jobs) sharing one quota of Q/min, both unconfigured. */
