@@ -151,9 +151,9 @@ export class StartLimiter {
   /**
    * Additive increase: a clean window (a full window from the first start after the ceiling
    * last moved, with no cut and at least the ceiling's worth of accepted starts, so the ceiling
-   * was really tried and held, as TCP grows its window only when it is used) raises the learned ceiling by 10%
-   * (at least one request), up to the configured requestsPerMinute (then the configured value
-   * rules alone) or without bound when none is configured.
+   * was really tried and held, as TCP grows its window only when it is used) raises the learned
+   * ceiling by 10% (at least one request), up to the configured requestsPerMinute (then the
+   * configured value rules alone) or without bound when none is configured.
    */
   private recover(now: number): void {
     if (this.learned === undefined || this.usedFrom === undefined) return;
