@@ -34,7 +34,7 @@ const KEY = 'bench-key-0123456789';
 const MODEL = 'gemini-2.5-flash-image';
 
 /** Real time, sped up: now() runs SPEED times faster than the wall clock and sleeps are shorter. */
-class SpedUpClock implements Clock {
+export class SpedUpClock implements Clock {
   private readonly originMs = Date.now();
   private readonly originPerf = performance.now();
   constructor(private readonly speed: number) {}

@@ -3,9 +3,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchCancel } from './cancel.bench.ts';
 import { benchEngine } from './engine.bench.ts';
 import { benchGeminiOverhead } from './gemini.bench.ts';
+import { benchLimiter } from './limiter.bench.ts';
 import { benchPlaceholder } from './placeholder.bench.ts';
 
-/** `npm run bench`: every bench in turn, each under its own heading, with its running time. */
+/**
+ * `npm run bench`: every bench in turn, each under its own heading, with its running time.
+ * `npm run bench -- limiter scan`: only the sections whose title contains one of the words.
+ */
 
 type Section = { title: string; run: () => Promise<string[]> };
 
@@ -30,13 +34,20 @@ const sections: Section[] = [
   { title: 'placeholder provider (bench/placeholder.bench.ts)', run: () => benchPlaceholder() },
   { title: 'gemini provider overhead (bench/gemini.bench.ts)', run: () => benchGeminiOverhead() },
   { title: 'batch engine under a rate limit (bench/engine.bench.ts)', run: () => benchEngine() },
+  { title: 'limiter and breaker (bench/limiter.bench.ts)', run: () => benchLimiter() },
   await scanSection(),
   { title: 'cancelled action: SIGINT to pushed commit (bench/cancel.bench.ts)', run: () => benchCancel() },
 ];
 
+const wanted = process.argv.slice(2).map((w) => w.toLowerCase());
+const chosen = sections.filter(
+  (s) => !wanted.length || wanted.some((w) => s.title.toLowerCase().includes(w)),
+);
+if (!chosen.length) console.log(`no bench section matches ${wanted.join(', ')}`);
+
 const started = performance.now();
 let failed = 0;
-for (const section of sections) {
+for (const section of chosen) {
   console.log(`\n== ${section.title}`);
   const t = performance.now();
   try {

@@ -26,6 +26,8 @@ export interface ReportFacts {
   failures: FailureRecord[];
   metrics: BatchMetrics;
   stopReason?: string;
+  /** What to do about the failure storm that stopped the batch (src/batch/breaker.ts). */
+  breakerAdvice?: string;
   dailyQuotaHit: boolean;
   costCapHit: boolean;
   maxCost: number;
@@ -35,6 +37,7 @@ export interface ReportFacts {
 /** Advice drawn only from what this run actually met, each line something the user can do. */
 export function recommendations(facts: ReportFacts): string[] {
   const out: string[] = [];
+  if (facts.breakerAdvice) out.push(facts.breakerAdvice);
   const byType = (t: string) => facts.failures.filter((f) => f.errorType === t);
   const auth = byType('auth');
   if (auth.length) {

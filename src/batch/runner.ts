@@ -5,6 +5,7 @@ import type { GenerationFailure, ImageProvider } from '../providers/types.ts';
 import { removeStaleTemps } from '../util/atomic-write.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
 import { BatchLog, logFile } from './batch-log.ts';
+import { FailureBreaker, type Trip } from './breaker.ts';
 import { errorReportFile, recommendations, writeErrorReport } from './error-report.ts';
 import type { BatchEvents } from './events.ts';
 import { StartLimiter, utcDay } from './limiter.ts';
@@ -96,6 +97,9 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
     clock,
   );
 
+  const breaker = new FailureBreaker(config.retry);
+  let tripped: Trip | undefined;
+
   const multiCase = new Set(items.map((i) => i.caseId)).size > 1;
   const label = (item: PlannedImage) => (multiCase ? imageKey(item) : (item.suspectId ?? 'scene'));
   const started = clock.now();
@@ -130,6 +134,13 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
     stop = next;
     say('STOPPED', `${next.reason}; ${progress.pending.length} image(s) left pending. ${resumeCommand}`);
     events.stopped?.(next.reason);
+  };
+  // The breaker's stop keeps its advice for the error report.
+  const trip = (t: Trip | undefined) => {
+    if (!t || stop) return Boolean(t);
+    tripped = t;
+    halt(t);
+    return true;
   };
 
   progress.status = 'running';
@@ -206,6 +217,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
     );
     events.imageFailed?.(item, failure);
     await persist();
+    trip(breaker.imageFinished(failure.errorType));
   };
 
   const processItem = async (item: PlanItem) => {
@@ -225,8 +237,8 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
         return;
       }
       reservedCost += provider.costPerImage;
-      const got = await limiter.acquire(options.signal);
-      if (!got) {
+      const slot = await limiter.acquire(options.signal);
+      if (!slot) {
         reservedCost -= provider.costPerImage;
         if (limiter.dayExhausted()) {
           dailyQuotaHit = true;
@@ -260,6 +272,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
         ...(options.abandon ? { signal: options.abandon } : {}),
       });
       reservedCost -= provider.costPerImage;
+      limiter.observe(slot, result, failedAttempts > 0);
       if (!result.ok && options.abandon?.aborted) {
         say(
           'ABANDONED',
@@ -269,6 +282,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
       }
       let failure: GenerationFailure | undefined;
       if (result.ok) {
+        breaker.requestSucceeded();
         lastQuality = options.check ? await options.check(item, result.bytes) : [];
         if (lastQuality.length === 0 || failedAttempts + 1 >= maxAttempts) {
           const saved = await saveImage(root, item.caseId, item.imageId, result, {
@@ -310,6 +324,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
           say('PROGRESS', `${done}/${total} (${pct}%) - ${label(item)} complete`);
           events.imageDone?.(item, { done, total });
           await persist();
+          trip(breaker.imageFinished());
           return;
         }
         // A poor image is paid for, then asked for again within the image's attempts.
@@ -328,7 +343,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
       if (failure.errorType === 'rate_limit') {
         rateLimited += 1;
         progress.rateLimitHits += 1;
-        if (!failure.dailyQuota) limiter.learnFromRateLimit(startedAt);
+        if (!failure.dailyQuota && trip(breaker.rateLimited())) return;
       } else {
         failedAttempts += 1;
       }
@@ -435,6 +450,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
       failures: allFailures,
       metrics,
       ...(stop ? { stopReason: stop.reason } : {}),
+      ...(tripped ? { breakerAdvice: tripped.advice } : {}),
       dailyQuotaHit,
       costCapHit,
       maxCost: config.cost.maxCost,

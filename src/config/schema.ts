@@ -47,6 +47,10 @@ export const configSchema = z
         backoffMultiplier: z.number().min(1).default(2),
         initialDelay: z.number().int().nonnegative().default(1000),
         maxDelay: z.number().int().nonnegative().default(10000),
+        /** Stop the batch (exit 3) when more than this share of the last 10 finished images failed; null: never. */
+        stopOnFailureRate: z.number().min(0).max(1).nullable().default(0.3),
+        /** Stop the batch (exit 3) after this many 429s in a row with no success between; null: never. */
+        stopAfterRateLimits: z.number().int().min(1).nullable().default(5),
       })
       .strict()
       .prefault({}),

@@ -142,6 +142,18 @@ export function isDailyQuota(body: GoogleErrorBody): boolean {
  * is gone) is not this.
  */
 const MODEL_NOT_FOUND = /models\/\S+ is not found|is not supported for \w*generateContent/i;
+/** quotaId "GenerateRequestsPerMinutePerProjectPerModel(-FreeTier)" or a "…per_minute…" metric: our rate is too high. */
+export function isPerMinuteQuota(body: GoogleErrorBody): boolean {
+  for (const d of body.details) {
+    if (!detailType(d).endsWith('google.rpc.QuotaFailure') || !Array.isArray(d.violations)) continue;
+    for (const v of d.violations) {
+      if (!isRecord(v)) continue;
+      const names = [v.quotaId, v.quotaMetric].filter((s): s is string => typeof s === 'string');
+      if (names.some((s) => /per_?minute/i.test(s))) return true;
+    }
+  }
+  return false;
+}
 
 // Gemini's own wording for an oversized prompt is "The input token count (N) exceeds the maximum …".
 const PROMPT_TOO_LONG =
@@ -182,6 +194,7 @@ export function classifyHttpError(
     if (body && isDailyQuota(body)) extra.dailyQuota = true;
     const named = body ? violations(body).map(quotaName).find(Boolean) : undefined;
     if (named) extra.quota = named;
+    if (body && isPerMinuteQuota(body)) extra.perMinuteQuota = true;
     return failure('rate_limit', 'http', message, ctx, extra);
   }
   if (status === 404 && MODEL_NOT_FOUND.test(`${body?.message ?? bodyText}`)) {

@@ -94,6 +94,8 @@ export interface GenerationFailure {
   noQuota?: boolean;
   /** The quota a 429 names (its quotaId or metric), for the message and the report. */
   quota?: string;
+  /** A 429 whose QuotaFailure names a per-minute quota: the only kind that lowers the limiter's ceiling. */
+  perMinuteQuota?: boolean;
 }
 
 export type GenerationResult = GeneratedImage | GenerationFailure;
