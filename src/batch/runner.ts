@@ -5,6 +5,7 @@ import type { GenerationFailure, ImageProvider } from '../providers/types.ts';
 import { removeStaleTemps } from '../util/atomic-write.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
 import { BatchLog, logFile } from './batch-log.ts';
+import { extraMetrics, requestedProvenance, tallyActual } from './cost-tally.ts';
 import { errorReportFile, recommendations, writeErrorReport } from './error-report.ts';
 import type { BatchEvents } from './events.ts';
 import { StartLimiter, utcDay } from './limiter.ts';
@@ -256,6 +257,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
       reservedCost -= provider.costPerImage;
       let failure: GenerationFailure | undefined;
       if (result.ok) {
+        tallyActual(progress, result, 'sync');
         lastQuality = options.check ? await options.check(item, result.bytes) : [];
         if (lastQuality.length === 0 || failedAttempts + 1 >= maxAttempts) {
           const saved = await saveImage(root, item.caseId, item.imageId, result, {
@@ -265,6 +267,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
             generatedAt: new Date(clock.now()).toISOString(),
             mode: 'sync',
             quality: lastQuality,
+            provenance: requestedProvenance(item),
           });
           if (lastQuality.length > 0) {
             // Kept so a person can judge it, but recorded as a failure: the checks never passed.
@@ -474,5 +477,6 @@ export function computeMetrics(progress: Progress, total: number): BatchMetrics 
     retryRate: progress.apiCalls ? round(progress.retries / progress.apiCalls) : 0,
     rateLimitHits: progress.rateLimitHits,
     estimatedCostUsd: round(progress.costUsd),
+    ...extraMetrics(progress),
   };
 }

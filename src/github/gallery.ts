@@ -1,3 +1,4 @@
+import type { VisionVerdict } from '../cases/provenance.ts';
 import type { Case, Manifest } from '../cases/schema.ts';
 import type { ProviderName } from '../providers/types.ts';
 
@@ -21,6 +22,10 @@ export interface GalleryImage {
   review: ReviewStatus;
   /** Reviewer feedback that produced this version, if any. */
   feedback?: string | null;
+  /** Tokens × published prices, when the reply reported usage (costUsd is the estimate). */
+  actualCostUsd?: number | undefined;
+  /** The vision judge's verdict, when it ran. */
+  vision?: VisionVerdict | undefined;
 }
 
 export interface GalleryFailure {
@@ -122,6 +127,14 @@ function totalCost(images: GalleryImage[]): number {
   return images.reduce((sum, i) => sum + i.costUsd, 0);
 }
 
+/** The estimate, with what the reply's tokens actually cost beside it when known. */
+function costCell(image: GalleryImage): string {
+  const estimate = formatUsd(image.costUsd);
+  return image.actualCostUsd === undefined
+    ? estimate
+    : `${estimate} (actual ${formatUsd(image.actualCostUsd)})`;
+}
+
 function imageTag(url: string, alt: string, width: number): string {
   // The URL is built from encoded parts and the alt text is entity-escaped, so neither can close the tag.
   return `<img src="${url.replace(/"/g, '%22')}" alt="${escapeHtmlText(alt)}" width="${width}">`;
@@ -141,7 +154,7 @@ export function buildGalleryTable(options: GalleryOptions): string {
       escapeCell(image.imageId),
       escapeCell(image.name),
       `${escapeCell(image.model)} (${image.mode})`,
-      formatUsd(image.costUsd),
+      costCell(image),
       flags.length ? flags.map(escapeCell).join('<br>') : 'ok',
       REVIEW_LABEL[image.review],
     ].join(' | ');
@@ -289,6 +302,10 @@ export function galleryImagesFromManifest(
       quality: entry.quality,
       review: entry.review.status,
       feedback: entry.review.feedback,
+      ...(entry.provenance?.actualCostUsd !== undefined
+        ? { actualCostUsd: entry.provenance.actualCostUsd }
+        : {}),
+      ...(entry.vision ? { vision: entry.vision } : {}),
     };
   });
 }

@@ -2,6 +2,7 @@ import { type GenerateContentResponse, GoogleGenAI, Modality } from '@google/gen
 import { verifyImage } from '../images/inspect.ts';
 import { classifyError, cleanMessage } from './classify-error.ts';
 import type { GenerationFailure, GenerationResult, ImageProvider, ImageRequest } from './types.ts';
+import { type TokenUsage, usageFromMetadata } from './usage-cost.ts';
 
 export interface GeminiProviderOptions {
   apiKey: string;
@@ -90,6 +91,7 @@ export function interpretResponse(response: GenerateContentResponse, o: Interpre
       provider: 'gemini',
       model: o.model,
       costUsd: o.costPerImage,
+      ...withUsage(response),
     };
   }
 
@@ -109,6 +111,11 @@ export function interpretResponse(response: GenerateContentResponse, o: Interpre
   }
   const why = candidate ? `finishReason ${finishReason ?? 'none'}${finishMessage}` : 'no candidates';
   return fail('validation', 'no_image', `no image in reply: ${why}`);
+}
+
+function withUsage(response: GenerateContentResponse): { usage?: TokenUsage } {
+  const usage = usageFromMetadata(response.usageMetadata);
+  return usage ? { usage } : {};
 }
 
 export function createGeminiProvider(o: GeminiProviderOptions): ImageProvider {

@@ -1,3 +1,5 @@
+import type { TokenUsage } from './usage-cost.ts';
+
 /** What a provider is asked for: one image, with the prompt already built. */
 export interface ImageRequest {
   kind: 'suspect' | 'scene';
@@ -30,6 +32,8 @@ export interface GeneratedImage {
   provider: ProviderName;
   model: string;
   costUsd: number;
+  /** Tokens by modality, when the reply carried usageMetadata (what the image actually cost). */
+  usage?: TokenUsage;
 }
 
 /** DESIGN.md's error classes; auth and billing are split because both stop a batch but read differently. */

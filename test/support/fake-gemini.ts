@@ -230,7 +230,19 @@ export function rateLimitError(
   );
 }
 
-const USAGE = { promptTokenCount: 12, candidatesTokenCount: 1290, totalTokenCount: 1302 };
+/*
+ * An image reply's usage: 1,290 image tokens for a 1024-px image of 2.5 Flash Image (Google's
+ * pricing page: $30 per 1M image tokens = $0.039 an image), broken down by modality as the API
+ * does (`candidatesTokensDetails: [{ modality: "IMAGE", tokenCount }]`, langchain-ai/langchain#37848;
+ * `promptTokensDetails` likewise, langchain-ai/langchain-google#1053).
+ */
+const USAGE = {
+  promptTokenCount: 12,
+  candidatesTokenCount: 1290,
+  totalTokenCount: 1302,
+  promptTokensDetails: [{ modality: 'TEXT', tokenCount: 12 }],
+  candidatesTokensDetails: [{ modality: 'IMAGE', tokenCount: 1290 }],
+};
 
 /** What a 200 generateContent answer holds for a reply kind that has one. */
 export async function generateContentBody(

@@ -6,6 +6,7 @@ import {
   FINAL_JOB_STATES,
   JOB_STATE,
 } from '../../providers/gemini-batch.ts';
+import { requestedProvenance, tallyActual } from '../cost-tally.ts';
 import type { BatchJobRecord } from '../progress.ts';
 import { imageKey, type Progress, progressDir, readProgress, strip } from '../progress.ts';
 import { isRecoverable } from '../retry-policy.ts';
@@ -109,6 +110,7 @@ async function harvest(s: Session, job: BatchJobRecord, info: BatchJobInfo): Pro
     answered.add(key);
     progress.apiCalls += 1;
     if (result.ok) {
+      tallyActual(progress, result, 'batch');
       const quality = check ? await check(item, result.bytes) : [];
       progress.costUsd += result.costUsd;
       if (quality.length > 0) {
@@ -126,6 +128,7 @@ async function harvest(s: Session, job: BatchJobRecord, info: BatchJobInfo): Pro
         generatedAt: new Date(s.clock.now()).toISOString(),
         mode: 'batch',
         quality,
+        provenance: requestedProvenance(item),
       });
       s.removePending(item);
       progress.completed.push(strip(item));
