@@ -72,3 +72,10 @@ export function extraMetrics(progress: Tallied): Partial<BatchMetrics> {
 function round7(usd: number): number {
   return Math.round(usd * 1e7) / 1e7;
 }
+
+/** Counts one finished judge call and what it cost. */
+export function tallyJudgeCall(progress: Tallied, usd: number): void {
+  progress.judge ??= emptyJudgeTally();
+  progress.judge.calls += 1;
+  progress.judge.costUsd = round7(progress.judge.costUsd + usd);
+}

@@ -105,6 +105,8 @@ export const manifestEntrySchema = z.object({
 export const manifestSchema = z.object({
   caseId: z.string().regex(CASE_ID_PATTERN),
   images: z.record(z.string().regex(IMAGE_ID_PATTERN, 'must be suspect-N or scene'), manifestEntrySchema),
+  /** The vision judge's "are the suspects clearly different people" verdict (optional). */
+  lineup: visionVerdictSchema.optional(),
 });
 
 export type Review = z.infer<typeof reviewSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { qaConfigSchema } from '../qa/config.ts';
 
 /** Default image model (DESIGN.md); the price table below is per model, in USD per image. */
 export const DEFAULT_MODEL = 'gemini-2.5-flash-image';
@@ -72,6 +73,8 @@ export const configSchema = z
       .default('v1beta'),
     /** Base URL of the Gemini API; GOOGLE_GEMINI_BASE_URL is the SDK's own variable for it. */
     apiBaseUrl: z.url().optional(),
+    /** The vision judge (src/qa). */
+    qa: qaConfigSchema.prefault({}),
   })
   .strict();
 

@@ -5,6 +5,7 @@ import jpeg from 'jpeg-js';
 import { decodePixels } from '../../src/images/inspect.ts';
 import { createPlaceholderProvider } from '../../src/providers/placeholder.ts';
 import { type AspectRatio, SIZE_FOR_ASPECT } from '../../src/providers/types.ts';
+import { createFakeJudge, type FakeJudge } from './fake-gemini-judge.ts';
 
 /**
  * A loopback stand-in for the Gemini API, answering the real @google/genai client.
@@ -55,6 +56,8 @@ export interface RecordedRequest {
 export interface FakeRoute {
   method: string;
   path: RegExp;
+  /** When given, the route answers only requests whose parsed body it accepts. */
+  accepts?: (body: unknown) => boolean;
   handle(ctx: {
     req: IncomingMessage;
     res: ServerResponse;
@@ -65,7 +68,10 @@ export interface FakeRoute {
 
 export interface FakeGemini {
   url: string;
+  /** Image (and case) requests; the vision judge's requests are in `judge.requests`. */
   requests: RecordedRequest[];
+  /** The vision judge's scripted answers (test/support/fake-gemini-judge.ts); default: pass. */
+  judge: FakeJudge;
   /** Replies for the next requests, in order; when the queue is empty the default reply is used. */
   enqueue(...replies: TimedReply[]): void;
   /** Reply chosen per request, e.g. by prompt; return undefined to fall back to the queue/default. */
@@ -342,6 +348,7 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
   const admitted: number[] = [];
   const waiters: Array<{ n: number; resolve: () => void }> = [];
   const timers = new Set<NodeJS.Timeout>();
+  const judge = createFakeJudge();
 
   function record(entry: RecordedRequest): void {
     requests.push(entry);
@@ -461,16 +468,18 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const rawBody = await readBody(req);
-    for (const route of options.extraRoutes ?? []) {
+    for (const route of [judge.route, ...(options.extraRoutes ?? [])]) {
       const m = req.method === route.method ? route.path.exec(path) : null;
       if (!m) continue;
       let body: unknown;
       try {
         body = rawBody ? JSON.parse(rawBody) : undefined;
       } catch {
+        if (route.accepts) continue;
         sendJson(res, 400, googleError(400, 'Invalid JSON payload received.'));
         return;
       }
+      if (route.accepts && !route.accepts(body)) continue;
       await route.handle({ req, res, match: m, body });
       return;
     }
@@ -507,6 +516,7 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    judge,
     enqueue: (...replies) => {
       queue.push(...replies);
     },
@@ -523,6 +533,7 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
       new Promise<void>((resolve, reject) => {
         for (const t of timers) clearTimeout(t);
         timers.clear();
+        judge.release();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),
