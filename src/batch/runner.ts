@@ -292,7 +292,10 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
             vision && lastQuality.length === 0
               ? await vision.review(item, result, {
                   gate,
-                  regenerate: (notes) => repair(item, notes),
+                  regenerate: (notes) =>
+                    repair(item, notes, () => {
+                      requests += 1;
+                    }),
                   log: (message) => say('QA', `${label(item)}: ${message}`),
                 })
               : undefined;
@@ -399,7 +402,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
    * cost cap, limiter and accounting as any request, no retries. Undefined when it could not be
    * made or fails the pixel checks: the image already judged is kept.
    */
-  const repair = async (item: PlanItem, notes: string) => {
+  const repair = async (item: PlanItem, notes: string, started: () => void) => {
     if (stop || options.signal?.aborted) return undefined;
     const price = provider.costPerImage;
     if (
@@ -414,6 +417,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
       reservedCost -= price;
       return undefined;
     }
+    started();
     progress.apiCalls += 1;
     progress.judge = { ...emptyJudgeTally(), ...progress.judge, repairs: (progress.judge?.repairs ?? 0) + 1 };
     const day = utcDay(clock.now());
