@@ -1,15 +1,17 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { readCase } from '../src/cases/case-store.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
+import { validateImageQuality } from '../src/cli/validate-image-quality.ts';
 import { configSchema } from '../src/config/schema.ts';
 import { createPlaceholderProvider } from '../src/providers/placeholder.ts';
 import { attachVision, visionFactoryOf, visionPolicy } from '../src/qa/registry.ts';
 import { lineupRubric, RUBRIC_VERSION, rubricFor } from '../src/qa/rubric.ts';
 import { parseJudgeAnswer } from '../src/qa/verdict.ts';
 import { VirtualClock } from '../src/util/clock.ts';
-import { caseAll, progressOf, readJson, runAgainstFake } from './support/engine.ts';
+import { caseAll, progressOf, readJson, runAgainstFake, TEST_KEY, testConfig } from './support/engine.ts';
 import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
 import type { JudgeRecorded } from './support/fake-gemini-judge.ts';
+import { captureOutput } from './support/output.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
 const CASE = 'case-2025-01-19';
@@ -230,6 +232,38 @@ describe('policy regenerate', () => {
     expect(fake.requests[1]?.prompt.startsWith(firstPrompt)).toBe(true);
     expect((await entry('suspect-2'))?.vision).toMatchObject({ status: 'fail', calls: 1 });
     expect((await entry('suspect-2'))?.vision?.repairs).toBeUndefined();
+  });
+});
+
+describe('validate-image-quality --case-id', () => {
+  test('judges the images on disk that pass the pixel checks and records the verdicts', async () => {
+    await runAgainstFake(root, fake, { source: caseAll() });
+    fake.judge.setHandler((r) =>
+      r.rubric.includes('crime-scene picture')
+        ? { kind: 'fail', issues: [{ check: 'no-text', detail: 'a poster on the wall has lettering' }] }
+        : undefined,
+    );
+    const out = captureOutput();
+    const config = testConfig({ apiBaseUrl: fake.url });
+    expect(await validateImageQuality(root, { caseId: CASE }, out, { apiKey: TEST_KEY, config })).toBe(0);
+    expect(fake.judge.requests).toHaveLength(5);
+    const text = out.lines.join('\n');
+    expect(text).toMatch(/scene\s+fail\s+0\.35\s+no-text: a poster on the wall has lettering/);
+    expect(text).toMatch(/lineup\s+pass/);
+    expect((await entry('scene'))?.vision?.status).toBe('fail');
+    expect((await entry('suspect-1'))?.vision?.status).toBe('pass');
+  });
+
+  test('offline the check is skipped with a note', async () => {
+    await runAgainstFake(root, fake, { source: caseAll() });
+    const out = captureOutput();
+    expect(await validateImageQuality(root, { caseId: CASE }, out, {})).toBe(0);
+    expect(out.lines.join('\n')).toContain('Vision QA skipped: qa.vision is off');
+    const flagged = captureOutput();
+    const config = configSchema.parse({ qa: { vision: 'flag' } });
+    expect(await validateImageQuality(root, { caseId: CASE }, flagged, { config })).toBe(0);
+    expect(flagged.lines.join('\n')).toContain('Vision QA skipped: offline (GEMINI_API_KEY is not set)');
+    expect(fake.judge.requests).toHaveLength(0);
   });
 });
 
