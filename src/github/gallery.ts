@@ -1,6 +1,7 @@
 import type { VisionVerdict } from '../cases/provenance.ts';
 import type { Case, Manifest } from '../cases/schema.ts';
 import type { ProviderName } from '../providers/types.ts';
+import { checklistLine, countsLine, countVerdicts } from '../qa/display.ts';
 
 export type ReviewStatus = 'pending' | 'approved' | 'changes-requested';
 
@@ -26,6 +27,8 @@ export interface GalleryImage {
   actualCostUsd?: number | undefined;
   /** The vision judge's verdict, when it ran. */
   vision?: VisionVerdict | undefined;
+  /** Suspects only: the case's "clearly different people" verdict. */
+  lineup?: VisionVerdict | undefined;
 }
 
 export interface GalleryFailure {
@@ -114,6 +117,8 @@ function flagsOf(image: GalleryImage): string[] {
   const flags: string[] = [];
   if (image.provider === 'placeholder') flags.push('⚠️ placeholder');
   for (const q of image.quality) flags.push(`⚠️ ${q}`);
+  if (image.vision) flags.push(checklistLine(image.vision));
+  if (image.lineup && image.lineup.status !== 'pass') flags.push(checklistLine(image.lineup, 'lineup'));
   return flags;
 }
 
@@ -268,8 +273,15 @@ export function buildSummaryMarkdown(options: GalleryOptions & { title?: string 
     '',
     options.images.length ? buildGalleryTable(options) : '_No images generated._',
     '',
+    ...visionSummary(options.images),
     ...failuresSection(options.failures ?? []),
   ].join('\n');
+}
+
+/** The job summary's count of verdicts, when the judge ran. */
+function visionSummary(images: GalleryImage[]): string[] {
+  const counts = countVerdicts(images.map((i) => i.vision));
+  return counts ? [escapeCell(countsLine(counts)), ''] : [];
 }
 
 /**
@@ -306,6 +318,7 @@ export function galleryImagesFromManifest(
         ? { actualCostUsd: entry.provenance.actualCostUsd }
         : {}),
       ...(entry.vision ? { vision: entry.vision } : {}),
+      ...(manifest.lineup && imageId !== 'scene' ? { lineup: manifest.lineup } : {}),
     };
   });
 }

@@ -14,7 +14,7 @@ import { uploadReports } from '../../github/artifact.ts';
 import { buildPullRequestBody, buildSummaryMarkdown, formatUsd } from '../../github/gallery.ts';
 import { commitAndPush } from '../../github/git.ts';
 import { makeOctokit, type Octokit, upsertPullRequest } from '../../github/pull-request.ts';
-import { annotateFailures, writeJobSummary } from '../../github/summary.ts';
+import { annotateFailures, annotateVerdicts, writeJobSummary } from '../../github/summary.ts';
 import { createQualityCheck } from '../../quality/index.ts';
 import { writeBatchStats } from '../../stats/index.ts';
 import { type BranchPlan, baseBranch, overlayFromCommit, planBranch } from '../branch-state.ts';
@@ -392,6 +392,7 @@ async function finish(
   }
 
   const images = await galleryForCases(root, cases, { generated: result.generated });
+  annotateVerdicts(images, result.generated);
   const failures = galleryFailures(result);
   if (i.openPr && base && sha && i.githubToken && images.length > 0) {
     const pr = await upsertPullRequest({
