@@ -46,12 +46,12 @@ export function tallyVerdict(progress: Tallied, verdict: VisionVerdict | undefin
 /** What a plan item was asked with, for the manifest's provenance. */
 export function requestedProvenance(item: {
   aspectRatio: string;
-  references?: Provenance['references'] | undefined;
+  style?: { file: string; sha256: string } | undefined;
 }): Omit<Provenance, 'usage' | 'actualCostUsd'> {
   return {
     promptTemplateVersion: PROMPT_TEMPLATE_VERSION,
     imageConfig: { aspectRatio: item.aspectRatio },
-    references: item.references ?? [],
+    references: item.style ? [{ role: 'style', file: item.style.file, sha256: item.style.sha256 }] : [],
   };
 }
 

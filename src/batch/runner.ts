@@ -279,6 +279,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
         imageId: item.imageId,
         prompt: item.prompt,
         aspectRatio: item.aspectRatio,
+        ...(item.style ? { references: [item.style] } : {}),
         // No Ctrl-C signal here: an image the server is already making is paid for, so it is
         // waited for (up to the request timeout); a second Ctrl-C quits at once.
       });
@@ -428,6 +429,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
       imageId: item.imageId,
       prompt: `${item.prompt}\n${notes}`,
       aspectRatio: item.aspectRatio,
+      ...(item.style ? { references: [item.style] } : {}),
     });
     reservedCost -= price;
     if (!again.ok) return undefined;

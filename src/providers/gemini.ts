@@ -1,5 +1,6 @@
-import { type GenerateContentResponse, GoogleGenAI, Modality } from '@google/genai';
+import { type GenerateContentResponse, GoogleGenAI, Modality, type Part } from '@google/genai';
 import { verifyImage } from '../images/inspect.ts';
+import { STYLE_INSTRUCTION } from '../styles/style-sheet.ts';
 import { classifyError, cleanMessage } from './classify-error.ts';
 import type { GenerationFailure, GenerationResult, ImageProvider, ImageRequest } from './types.ts';
 import { type TokenUsage, usageFromMetadata } from './usage-cost.ts';
@@ -113,6 +114,30 @@ export function interpretResponse(response: GenerateContentResponse, o: Interpre
   return fail('validation', 'no_image', `no image in reply: ${why}`);
 }
 
+/**
+ * The prompt alone, or with reference images: the prompt, the instruction that says what the
+ * reference is for, then each image as an inlineData part (Google's image-generation docs send
+ * reference images this way: https://ai.google.dev/gemini-api/docs/image-generation).
+ */
+export function requestContents(
+  prompt: string,
+  references: ImageRequest['references'],
+): string | Array<{ role: string; parts: Part[] }> {
+  if (!references?.length) return prompt;
+  return [
+    {
+      role: 'user',
+      parts: [
+        { text: prompt },
+        { text: STYLE_INSTRUCTION },
+        ...references.map((r) => ({
+          inlineData: { mimeType: r.mimeType, data: Buffer.from(r.bytes).toString('base64') },
+        })),
+      ],
+    },
+  ];
+}
+
 function withUsage(response: GenerateContentResponse): { usage?: TokenUsage } {
   const usage = usageFromMetadata(response.usageMetadata);
   return usage ? { usage } : {};
@@ -135,7 +160,7 @@ export function createGeminiProvider(o: GeminiProviderOptions): ImageProvider {
       try {
         const response = await client.models.generateContent({
           model: o.model,
-          contents: request.prompt,
+          contents: requestContents(request.prompt, request.references),
           config: {
             responseModalities: [Modality.IMAGE],
             imageConfig: { aspectRatio: request.aspectRatio },

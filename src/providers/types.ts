@@ -8,6 +8,8 @@ export interface ImageRequest {
   imageId: string;
   prompt: string;
   aspectRatio: AspectRatio;
+  /** Reference images sent with the prompt (the case's style sheet). */
+  references?: ReadonlyArray<{ mimeType: string; bytes: Uint8Array }>;
   /** Aborts the request (the runner's timeout or a shutdown). */
   signal?: AbortSignal;
 }

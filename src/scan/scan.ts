@@ -8,6 +8,7 @@ import type { Case, Manifest, ManifestEntry } from '../cases/schema.ts';
 import { InputError } from '../errors.ts';
 import { buildPrompt } from '../prompts/index.ts';
 import { isPlaceholderPng } from '../providers/placeholder.ts';
+import { styleIsStale, styleShaSync } from '../styles/style-sheet.ts';
 import { displayPath } from '../util/read-json.ts';
 import { type FileFacts, readFileFacts } from './read-head.ts';
 
@@ -129,7 +130,13 @@ function findImage(
   return null;
 }
 
-function inspectImage(data: Case, manifest: Manifest, dir: string, imageId: string): ImageStatus {
+function inspectImage(
+  data: Case,
+  manifest: Manifest,
+  dir: string,
+  imageId: string,
+  styleSha?: string,
+): ImageStatus {
   const status: ImageStatus =
     imageId === 'scene'
       ? { caseId: data.id, imageId, type: 'scene', file: null, findings: [], details: [] }
@@ -167,6 +174,7 @@ function inspectImage(data: Case, manifest: Manifest, dir: string, imageId: stri
   // Built only for images that have a file and an entry: no hash to compare otherwise.
   const expected = buildPrompt(data, imageId).promptHash;
   if (entry.promptHash !== expected) add('stale', 'the case text or the prompt template changed since');
+  else if (styleIsStale(entry, styleSha)) add('stale', "the case's style sheet changed since");
   if (entry.review.status !== 'approved') add('awaiting-review', `review ${entry.review.status}`);
   return status;
 }
@@ -179,8 +187,9 @@ function scanCaseSync(root: string, caseId: string): ImageStatus[] | null {
   if (!data) return null;
   const manifest = loadManifest(dir, caseId);
   const images = `${dir}/images`;
-  const statuses = data.suspects.map((s) => inspectImage(data, manifest, images, s.id));
-  statuses.push(inspectImage(data, manifest, images, 'scene'));
+  const style = styleShaSync(root, data);
+  const statuses = data.suspects.map((s) => inspectImage(data, manifest, images, s.id, style));
+  statuses.push(inspectImage(data, manifest, images, 'scene', style));
   return statuses;
 }
 
