@@ -3,6 +3,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { benchEngine } from './engine.bench.ts';
 import { benchGeminiOverhead } from './gemini.bench.ts';
 import { benchPlaceholder } from './placeholder.bench.ts';
+import { benchVision } from './vision.bench.ts';
 
 /** `npm run bench`: every bench in turn, each under its own heading, with its running time. */
 
@@ -30,6 +31,7 @@ const sections: Section[] = [
   { title: 'gemini provider overhead (bench/gemini.bench.ts)', run: () => benchGeminiOverhead() },
   { title: 'batch engine under a rate limit (bench/engine.bench.ts)', run: () => benchEngine() },
   await scanSection(),
+  { title: 'vision judge, added cost and time per image (bench/vision.bench.ts)', run: () => benchVision() },
 ];
 
 const started = performance.now();
