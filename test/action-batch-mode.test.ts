@@ -277,13 +277,14 @@ describe('batch-generate with mode: batch, three nights in a row', () => {
       expect(galleryRow(pr?.body ?? '', id)).toMatchObject({
         Id: id,
         Model: 'gemini-2.5-flash-image (batch)',
-        Cost: '$0.0195',
+        // The estimate, and beside it the reply's tokens at the published (batch) prices.
+        Cost: '$0.0195 (actual $0.0194)',
       });
     }
     expect(galleryRow(pr?.body ?? '', 'scene')).toMatchObject({
       Id: 'scene',
       Model: 'gemini-2.5-flash-image (sync)',
-      Cost: '$0.039',
+      Cost: '$0.039 (actual $0.0387)',
     });
 
     // The collected batch's reports, as their own artifact.

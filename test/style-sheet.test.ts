@@ -88,7 +88,7 @@ describe('one style per case', () => {
 
   test('a run without a sheet sends the prompt alone, as before', async () => {
     await runAgainstFake(root, fake, { source: caseAll() });
-    expect((fake.requests[0]?.body as { contents: unknown }).contents).toEqual([
+    expect((fake.requests[0]?.body as { contents: unknown } | undefined)?.contents).toEqual([
       { role: 'user', parts: [{ text: fake.requests[0]?.prompt }] },
     ]);
   });
