@@ -97,13 +97,10 @@ export function styleShaSync(
   data: { id: string; artStyle?: string | undefined },
 ): string | undefined {
   for (const path of candidates(root, data)) {
-    let key: string;
-    try {
-      const info = statSync(path);
-      key = `${info.size}:${info.mtimeMs}`;
-    } catch {
-      continue;
-    }
+    // No exception for the usual case (no sheet): a scan asks this of every case.
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (!info) continue;
+    const key = `${info.size}:${info.mtimeMs}`;
     const hit = shaCache.get(path);
     if (hit?.key === key) return hit.sha256;
     try {
