@@ -5,6 +5,7 @@ import { planBatch } from '../src/batch/run-batch.ts';
 import { sha256 } from '../src/batch/save-image.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import { generateStyleCommand } from '../src/cli/generate-style.ts';
+import { validateCase } from '../src/cli/validate-case.ts';
 import { InputError } from '../src/errors.ts';
 import { createGeminiProvider } from '../src/providers/gemini.ts';
 import { scanCase } from '../src/scan/scan.ts';
@@ -63,6 +64,8 @@ describe('one style per case', () => {
       { role: 'style', file: `cases/${CASE}/style.png`, sha256: sha256(style) },
     ]);
     expect(await staleOf()).toEqual([]);
+    // style.png belongs in a case directory: validate-case does not call it a stray.
+    expect((await validateCase(root, CASE)).filter((r) => r.check === 'stray-file')).toEqual([]);
   });
 
   test('without one of its own, the shared sheet named by the art style is used', async () => {

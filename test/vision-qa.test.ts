@@ -126,6 +126,9 @@ describe('policy flag', () => {
       judgePassRate: 0.75,
     });
     expect(report.metrics.judgeCostUsd).toBeGreaterThan(0);
+    expect((report as unknown as { recommendations: string[] }).recommendations).toContain(
+      '1 image(s) were flagged by vision QA: the reviewer sees why in the pull request (✗ lines); regenerate with feedback if they agree.',
+    );
   });
 
   test('a judge that times out, breaks the schema or keeps failing leaves the image "not judged"', async () => {

@@ -96,7 +96,14 @@ export async function generateCaseCommand(
   );
   if (args.style) {
     try {
-      const style = await createStyleSheet({ root, caseId, config, apiKey, force: true });
+      // --offline means no API call at all, for the sheet as much as for the case.
+      const style = await createStyleSheet({
+        root,
+        caseId,
+        config,
+        apiKey: offline ? undefined : apiKey,
+        force: true,
+      });
       output.out(`Wrote ${displayPath(style.file)} (the case's style sheet).`);
     } catch (error) {
       if (!(error instanceof StyleSheetError || error instanceof InputError)) throw error;
