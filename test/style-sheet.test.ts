@@ -68,6 +68,15 @@ describe('one style per case', () => {
     expect((await validateCase(root, CASE)).filter((r) => r.check === 'stray-file')).toEqual([]);
   });
 
+  test('the judge sees the style sheet after the image and compares the art style with it', async () => {
+    const style = await stylePng('judge');
+    await writeFile(join(root, 'cases', CASE, 'style.png'), style);
+    await runAgainstFake(root, fake, { source: caseAll(), vision: 'flag' });
+    expect(fake.judge.requests.map((r) => r.images.length)).toEqual([2, 2, 2, 2, 3]);
+    expect(fake.judge.requests[0]?.images[1]?.bytes).toBe(style.byteLength);
+    expect(fake.judge.requests[0]?.rubric).toContain("the last image, the case's style sheet");
+  });
+
   test('without one of its own, the shared sheet named by the art style is used', async () => {
     const style = await stylePng('shared');
     const path = sharedStylePath(

@@ -42,6 +42,20 @@ function styleOf(data: Case): string {
   return oneLine(data.artStyle ?? DEFAULT_ART_STYLE);
 }
 
+/** Options of a rubric: whether the case's style sheet travels as the last image of the request. */
+export interface RubricOptions {
+  styleSheet?: boolean;
+}
+
+function styleCheck(data: Case, o: RubricOptions): RubricCheck {
+  return {
+    name: 'art-style',
+    question: o.styleSheet
+      ? `The picture matches the palette, line and lighting of the last image, the case's style sheet (${styleOf(data)}); the sheet itself is not judged.`
+      : `The picture is drawn in this style: ${styleOf(data)}.`,
+  };
+}
+
 function build(kind: Rubric['kind'], intro: string, checks: RubricCheck[]): Rubric {
   const list = checks.map((c) => `- ${c.name}: ${c.question}`).join('\n');
   const text = `${intro}\n\nChecks:\n${list}\n\n${ANSWER_RULES}`;
@@ -54,7 +68,7 @@ function build(kind: Rubric['kind'], intro: string, checks: RubricCheck[]): Rubr
   };
 }
 
-function suspectRubric(data: Case, imageId: string): Rubric {
+function suspectRubric(data: Case, imageId: string, o: RubricOptions): Rubric {
   const s = data.suspects.find((x) => x.id === imageId);
   if (!s) throw new Error(`unreachable: ${imageId} is not a suspect of ${data.id}`);
   const who = [s.occupation, s.age !== undefined ? `aged about ${s.age}` : undefined].filter(Boolean);
@@ -80,13 +94,13 @@ function suspectRubric(data: Case, imageId: string): Rubric {
       name: 'no-text',
       question: 'No rendered text, letters, numbers, captions, name tags, watermark or signature anywhere.',
     },
-    { name: 'art-style', question: `The picture is drawn in this style: ${styleOf(data)}.` },
+    styleCheck(data, o),
   );
   const intro = `You review a portrait made for a detective game. It should show one suspect${who.length ? `, ${who.join(', ')}` : ''}.`;
   return build('suspect', intro, checks);
 }
 
-function sceneRubric(data: Case): Rubric {
+function sceneRubric(data: Case, o: RubricOptions): Rubric {
   const sc = data.scene;
   const checks: RubricCheck[] = [];
   if (sc.location) checks.push({ name: 'location', question: `The place is: ${oneLine(sc.location)}.` });
@@ -105,14 +119,14 @@ function sceneRubric(data: Case): Rubric {
       name: 'no-text',
       question: 'No rendered text, letters, numbers, signs with words, watermark or signature anywhere.',
     },
-    { name: 'art-style', question: `The picture is drawn in this style: ${styleOf(data)}.` },
+    styleCheck(data, o),
   );
   return build('scene', 'You review the crime-scene picture of a detective game.', checks);
 }
 
 /** The rubric for one image of a case. */
-export function rubricFor(data: Case, imageId: string): Rubric {
-  return imageId === 'scene' ? sceneRubric(data) : suspectRubric(data, imageId);
+export function rubricFor(data: Case, imageId: string, o: RubricOptions = {}): Rubric {
+  return imageId === 'scene' ? sceneRubric(data, o) : suspectRubric(data, imageId, o);
 }
 
 /** The one extra call per case: are the suspects clearly different people? */

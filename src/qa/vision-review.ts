@@ -9,6 +9,7 @@ import type { Case } from '../cases/schema.ts';
 import type { Config } from '../config/schema.ts';
 import type { GeneratedImage } from '../providers/types.ts';
 import { actualCostUsd, addUsage, type TokenUsage } from '../providers/usage-cost.ts';
+import { findStyleSheet } from '../styles/style-sheet.ts';
 import type { Clock } from '../util/clock.ts';
 import type { VisionPolicy } from './config.ts';
 import type { JudgeGate } from './gate.ts';
@@ -68,6 +69,7 @@ export class VisionReview {
   readonly policy: Exclude<VisionPolicy, 'off'>;
   readonly model: string;
   private readonly cases = new Map<string, Promise<Case>>();
+  private readonly styles = new Map<string, Promise<JudgeImage | undefined>>();
   private runRepairsLeft = 0;
   /** Set after a failure no retry will fix for the rest of the run (auth, billing, daily quota). */
   private disabled: string | undefined;
@@ -91,12 +93,12 @@ export class VisionReview {
 
   /** Judges a fresh image; under `regenerate`, repairs a failure within budget. */
   async review(item: JudgedItem, image: GeneratedImage, ctx: ReviewContext): Promise<ReviewedImage> {
-    const rubric = await this.rubric(item.caseId, item.imageId);
+    const { rubric, extra } = await this.rubric(item.caseId, item.imageId);
     let calls = 0;
     let costUsd = 0;
     let usage: TokenUsage | undefined;
     const judge = async (img: GeneratedImage) => {
-      const j = await this.call(rubric, [img], ctx.gate);
+      const j = await this.call(rubric, [img, ...extra], ctx.gate);
       calls += j.calls;
       costUsd += j.costUsd;
       usage = addUsage(usage, j.usage);
@@ -137,8 +139,8 @@ export class VisionReview {
     image: JudgeImage,
     gate: JudgeGate,
   ): Promise<VisionVerdict> {
-    const rubric = await this.rubric(item.caseId, item.imageId);
-    const j = await this.call(rubric, [image], gate);
+    const { rubric, extra } = await this.rubric(item.caseId, item.imageId);
+    const j = await this.call(rubric, [image, ...extra], gate);
     return this.verdictOf(rubric, j);
   }
 
@@ -169,8 +171,20 @@ export class VisionReview {
     return verdict;
   }
 
-  private async rubric(caseId: string, imageId: string): Promise<Rubric> {
-    return rubricFor(await this.caseData(caseId), imageId);
+  /** The image's rubric, and the case's style sheet to send after the image when there is one. */
+  private async rubric(caseId: string, imageId: string): Promise<{ rubric: Rubric; extra: JudgeImage[] }> {
+    const data = await this.caseData(caseId);
+    let style = this.styles.get(caseId);
+    if (!style) {
+      // A sheet that cannot be read was reported when the run was planned; the judge goes without.
+      style = findStyleSheet(this.o.root, data).catch(() => undefined);
+      this.styles.set(caseId, style);
+    }
+    const sheet = await style;
+    return {
+      rubric: rubricFor(data, imageId, { styleSheet: sheet !== undefined }),
+      extra: sheet ? [sheet] : [],
+    };
   }
 
   private caseData(caseId: string): Promise<Case> {
