@@ -5,6 +5,7 @@ import { benchEngine } from './engine.bench.ts';
 import { benchGeminiOverhead } from './gemini.bench.ts';
 import { benchLimiter } from './limiter.bench.ts';
 import { benchPlaceholder } from './placeholder.bench.ts';
+import { benchVision } from './vision.bench.ts';
 
 /**
  * `npm run bench`: every bench in turn, each under its own heading, with its running time.
@@ -37,6 +38,7 @@ const sections: Section[] = [
   { title: 'limiter and breaker (bench/limiter.bench.ts)', run: () => benchLimiter() },
   await scanSection(),
   { title: 'cancelled action: SIGINT to pushed commit (bench/cancel.bench.ts)', run: () => benchCancel() },
+  { title: 'vision judge, added cost and time per image (bench/vision.bench.ts)', run: () => benchVision() },
 ];
 
 const wanted = process.argv.slice(2).map((w) => w.toLowerCase());

@@ -18,6 +18,11 @@ const program = new Command('generate-case')
   .option('--config <file>', 'configuration file (default lineup.config.json)')
   .option('--api-base-url <url>', 'Gemini API base URL (default: GOOGLE_GEMINI_BASE_URL or Google)')
   .option('--json', 'print a machine-readable result', false)
+  .option(
+    '--style',
+    "also generate the case's style sheet (cases/<id>/style.png; needs GEMINI_API_KEY)",
+    false,
+  )
   .addHelpText(
     'after',
     '\nExit codes: 0 written, 1 Gemini failed or gave an invalid case (nothing written), 2 bad input or the case exists without --force.',

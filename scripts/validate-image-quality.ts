@@ -7,7 +7,7 @@ import { validateImageQuality } from '../src/cli/validate-image-quality.ts';
 
 const program = new Command('validate-image-quality')
   .description(
-    'Check every image of a case: decodes, asked aspect ratio, not blank, no near-duplicates, sane file size.',
+    'Check every image of a case: decodes, asked aspect ratio, not blank, no near-duplicates, sane file size; with GEMINI_API_KEY, the vision judge too (qa.vision).',
   )
   .requiredOption('--case-id <id>', 'the case to check, e.g. case-2025-01-19')
   .option('--json', 'print the report as JSON', false)
@@ -17,4 +17,6 @@ const program = new Command('validate-image-quality')
   });
 
 program.parse();
-await runCommand(() => validateImageQuality(process.cwd(), program.opts(), processOutput));
+await runCommand(() =>
+  validateImageQuality(process.cwd(), program.opts(), processOutput, { apiKey: process.env.GEMINI_API_KEY }),
+);

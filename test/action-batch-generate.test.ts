@@ -140,6 +140,14 @@ describe('batch-generate, run as a runner runs it', () => {
     expect(pr?.body).toContain('<!-- lineup:gallery -->');
     expect(pr?.body).toContain(`/blob/${tip}/cases/${CASE}/images/suspect-2.png?raw=true`);
     expect(pr?.body).toContain('How to review');
+    // With a key the vision judge is on (flag): its verdicts reach the manifest, gallery and summary.
+    expect(manifest.images['suspect-1'].vision).toMatchObject({
+      status: 'pass',
+      model: 'gemini-3.1-flash-lite',
+    });
+    expect(manifest.lineup).toMatchObject({ status: 'pass' });
+    expect(pr?.body).toContain('vision ✓ 0.92: ✓ one-person ✓ age');
+    expect(run.summary).toContain('Vision QA: 4 passed, 0 flagged, 0 not judged.');
 
     // The job summary has the same table.
     expect(run.summary).toContain('| Image | Case | Id | Shows | Model | Cost | Flags | Review |');

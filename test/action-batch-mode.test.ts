@@ -277,13 +277,14 @@ describe('batch-generate with mode: batch, three nights in a row', () => {
       expect(galleryRow(pr?.body ?? '', id)).toMatchObject({
         Id: id,
         Model: 'gemini-nano-banana-2.1 (batch)',
-        Cost: '$0.0168',
+        // The estimate, and beside it the reply's tokens at the published prices.
+        Cost: '$0.0168 (actual $0.0175)',
       });
     }
     expect(galleryRow(pr?.body ?? '', 'scene')).toMatchObject({
       Id: 'scene',
       Model: 'gemini-nano-banana-2.1 (sync)',
-      Cost: '$0.0336',
+      Cost: '$0.0336 (actual $0.035)',
     });
 
     // The collected batch's reports, as their own artifact.

@@ -1,3 +1,4 @@
+import { type GenerateContentResponseUsageMetadata, MediaModality } from '@google/genai';
 import { describe, expect, it } from 'vitest';
 import {
   BATCH_PRICE_FACTOR,
@@ -7,11 +8,12 @@ import {
   IMAGE_SIZES,
   imagePrice,
   isGemini3ImageModel,
-  tokenCost,
+  tokenPrices,
   unknownModelPrice,
 } from '../src/config/pricing.ts';
 import { batchCostPerImage, configSchema, costPerImage, DEFAULT_MODEL } from '../src/config/schema.ts';
 import { imageConfigFor } from '../src/providers/gemini.ts';
+import { actualCostUsd, usageFromMetadata } from '../src/providers/usage-cost.ts';
 
 describe('the price table', () => {
   it('holds the GA default, priced as Google publishes it', () => {
@@ -70,33 +72,47 @@ describe('the price table', () => {
   });
 });
 
-describe('tokenCost', () => {
+describe('actual cost from usageMetadata', () => {
+  const cost = (
+    model: string,
+    meta: GenerateContentResponseUsageMetadata,
+    mode: 'sync' | 'batch' = 'sync',
+  ) => {
+    const usage = usageFromMetadata(meta, 'image');
+    return usage ? actualCostUsd(model, usage, mode) : undefined;
+  };
+
   it('prices image tokens, text and thoughts at their own rates', () => {
     // 12 prompt tokens, one 1K image (1,120 tokens), 180 thought tokens.
     const usage = {
       promptTokenCount: 12,
       candidatesTokenCount: 1120,
       thoughtsTokenCount: 180,
-      candidatesTokensDetails: [{ modality: 'IMAGE', tokenCount: 1120 }],
+      candidatesTokensDetails: [{ modality: MediaModality.IMAGE, tokenCount: 1120 }],
     };
     const expected = (12 * 1.5 + 1120 * 30 + 180 * 7.5) / 1e6;
-    expect(tokenCost('gemini-nano-banana-2.1', usage)).toBeCloseTo(expected, 6);
-    expect(tokenCost('gemini-nano-banana-2.1', usage, { batch: true })).toBeCloseTo(expected / 2, 6);
+    expect(cost('gemini-nano-banana-2.1', usage)).toBeCloseTo(expected, 6);
+    expect(cost('gemini-nano-banana-2.1', usage, 'batch')).toBeCloseTo(expected / 2, 6);
   });
 
   it('takes candidate tokens beyond the image ones as text', () => {
     const usage = {
       candidatesTokenCount: 1150,
       candidatesTokensDetails: [
-        { modality: 'IMAGE', tokenCount: 1120 },
-        { modality: 'TEXT', tokenCount: 30 },
+        { modality: MediaModality.IMAGE, tokenCount: 1120 },
+        { modality: MediaModality.TEXT, tokenCount: 30 },
       ],
     };
-    expect(tokenCost('gemini-3-pro-image', usage)).toBeCloseTo((1120 * 120 + 30 * 12) / 1e6, 6);
+    expect(cost('gemini-3-pro-image', usage)).toBeCloseTo((1120 * 120 + 30 * 12) / 1e6, 6);
   });
 
-  it('takes every candidate token as image output without a breakdown, and knows no unknown model', () => {
-    expect(tokenCost('gemini-3.1-flash-image', { candidatesTokenCount: 1120 })).toBe(0.0672);
-    expect(tokenCost('no-such-model', { candidatesTokenCount: 1120 })).toBeUndefined();
+  it("takes an image model's candidate tokens as image output without a breakdown, and knows no unknown model", () => {
+    expect(cost('gemini-3.1-flash-image', { candidatesTokenCount: 1120 })).toBeCloseTo(0.0672, 6);
+    expect(cost('no-such-model', { candidatesTokenCount: 1120 })).toBeUndefined();
+  });
+
+  it('prices the text models lineup calls from the same table', () => {
+    expect(tokenPrices('gemini-3.1-flash-lite')).toMatchObject({ textInput: 0.25, textOutput: 1.5 });
+    expect(tokenPrices('gemini-3-pro-image-preview')).toEqual(tokenPrices('gemini-3-pro-image'));
   });
 });

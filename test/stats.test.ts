@@ -20,6 +20,7 @@ interface Fixture {
   timeMs: number;
   cost: number;
   mode?: 'sync' | 'batch';
+  extra?: Record<string, number>;
 }
 
 /** A report shaped like the batch engine's (src/batch/error-report.ts), extra fields included. */
@@ -47,6 +48,7 @@ function report(f: Fixture): unknown {
       retryRate: 0,
       rateLimitHits: 0,
       estimatedCostUsd: f.cost,
+      ...f.extra,
     },
   };
 }
@@ -65,7 +67,16 @@ const FIXTURES: Fixture[] = [
     mode: 'batch',
   },
   { batchId: 'batch-2024-12-31-001', total: 1, successful: 0, failed: 1, timeMs: 120_000, cost: 0 },
-  { batchId: 'batch-2025-02-01-001', total: 3, successful: 3, failed: 0, timeMs: 9_999, cost: 0.117 },
+  {
+    batchId: 'batch-2025-02-01-001',
+    total: 3,
+    successful: 3,
+    failed: 0,
+    timeMs: 9_999,
+    cost: 0.117,
+    // A run with usage metadata and the vision judge.
+    extra: { actualCostUsd: 0.11652, judgeCostUsd: 0.00081, judgePassRate: 2 / 3 },
+  },
 ];
 
 async function rootWithReports(fixtures = FIXTURES): Promise<string> {
@@ -81,19 +92,19 @@ async function rootWithReports(fixtures = FIXTURES): Promise<string> {
 }
 
 describe('batch statistics', () => {
-  it('writes the exact CSV for known reports, seed columns first and mode last', async () => {
+  it('writes the exact CSV for known reports, seed columns first, then mode, actual and judge cost, pass rate', async () => {
     const root = await rootWithReports();
     const result = await writeBatchStats(root);
     const csv = await readFile(join(root, 'reports', 'stats.csv'), 'utf8');
     expect(csv).toBe(result.csv);
     expect(csv).toBe(
       [
-        'batch_id,date,total,successful,failed,time,cost,mode',
-        'batch-2024-12-31-001,2024-12-31,1,0,1,120.0,0.0000,sync',
-        'batch-2025-01-19-001,2025-01-19,4,4,0,312.5,0.1560,sync',
-        'batch-2025-01-19-002,2025-01-19,2,1,1,65.0,0.0390,sync',
-        'batch-2025-01-20-001,2025-01-20,4,3,0,5.1,0.0585,batch',
-        'batch-2025-02-01-001,2025-02-01,3,3,0,10.0,0.1170,sync',
+        'batch_id,date,total,successful,failed,time,cost,mode,actual_cost,judge_cost,judge_pass_rate',
+        'batch-2024-12-31-001,2024-12-31,1,0,1,120.0,0.0000,sync,,,',
+        'batch-2025-01-19-001,2025-01-19,4,4,0,312.5,0.1560,sync,,,',
+        'batch-2025-01-19-002,2025-01-19,2,1,1,65.0,0.0390,sync,,,',
+        'batch-2025-01-20-001,2025-01-20,4,3,0,5.1,0.0585,batch,,,',
+        'batch-2025-02-01-001,2025-02-01,3,3,0,10.0,0.1170,sync,0.1165,0.0008,0.667',
         '',
       ].join('\n'),
     );
@@ -171,7 +182,7 @@ describe('batch statistics', () => {
     const out = captureOutput();
     expect(await batchStats(root, { from: '2025-01-01', to: '2025-01-31' }, out)).toBe(0);
     expect(await readFile(join(root, 'reports', 'stats.csv'), 'utf8')).toBe(
-      'batch_id,date,total,successful,failed,time,cost,mode\n',
+      'batch_id,date,total,successful,failed,time,cost,mode,actual_cost,judge_cost,judge_pass_rate\n',
     );
     const svg = await readFile(join(root, 'reports', 'stats.svg'), 'utf8');
     expect(svg).toContain('No batches in this range');

@@ -97,6 +97,17 @@ export function recommendations(facts: ReportFacts): string[] {
   if (byType('api_error').length) {
     out.push('The API answered with server errors (5xx) after every retry: resume later.');
   }
+  const judged = facts.metrics.judged;
+  if (judged?.fail) {
+    out.push(
+      `${judged.fail} image(s) were flagged by vision QA: the reviewer sees why in the pull request (✗ lines); regenerate with feedback if they agree.`,
+    );
+  }
+  if (judged?.notJudged) {
+    out.push(
+      `${judged.notJudged} image(s) could not be judged (see vision.reason in the manifest): npx tsx scripts/validate-image-quality.ts --case-id <case> judges them again.`,
+    );
+  }
   if (facts.costCapHit) {
     out.push(
       `The cost cap of $${facts.maxCost.toFixed(2)} was reached: raise --max-cost or resume on another day.`,

@@ -6,6 +6,7 @@ import type { Case } from '../cases/schema.ts';
 import { InputError } from '../errors.ts';
 import { buildPrompt } from '../prompts/index.ts';
 import type { AspectRatio, ImageMimeType } from '../providers/types.ts';
+import { findStyleSheet, type StyleSheet } from '../styles/style-sheet.ts';
 import type { BatchOptions } from './batch-file.ts';
 import { readBatchFile } from './batch-file.ts';
 import { imageIdOf, imageKey } from './progress.ts';
@@ -25,6 +26,8 @@ export interface PlanItem extends PlannedImage {
   prompt: string;
   promptHash: string;
   aspectRatio: AspectRatio;
+  /** The case's style sheet, sent as a reference image with the prompt. */
+  style?: StyleSheet;
 }
 
 export interface Plan {
@@ -82,6 +85,7 @@ export async function resolvePlan(
   options: { force: boolean; source?: string },
 ): Promise<{ items: PlanItem[]; skipped: PlannedImage[]; problems: InputError[] }> {
   const cases = new Map<string, Case | InputError>();
+  const styles = new Map<string, StyleSheet | undefined>();
   const problems: InputError[] = [];
   const items: PlanItem[] = [];
   const skipped: PlannedImage[] = [];
@@ -104,6 +108,15 @@ export async function resolvePlan(
       if (data instanceof InputError) problems.push(data);
     }
     if (data instanceof InputError) continue;
+    if (!styles.has(data.id)) {
+      const style = await findStyleSheet(root, data).catch((e: unknown) => {
+        if (e instanceof InputError) return e;
+        throw e;
+      });
+      if (style instanceof InputError) problems.push(style);
+      styles.set(data.id, style instanceof InputError ? undefined : style);
+    }
+    const style = styles.get(data.id);
     const key = imageKey(image);
     if (seen.has(key)) continue;
     seen.add(key);
@@ -127,6 +140,7 @@ export async function resolvePlan(
       prompt: built.prompt,
       promptHash: built.promptHash,
       aspectRatio: built.aspectRatio,
+      ...(style ? { style } : {}),
     });
   }
   return { items, skipped, problems };

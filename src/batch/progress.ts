@@ -6,6 +6,7 @@ import { InputError } from '../errors.ts';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
 import { readJsonFile } from '../util/read-json.ts';
 import { batchOptionsSchema } from './batch-file.ts';
+import { judgeTallySchema } from './cost-tally.ts';
 import type { FailureRecord, PlannedImage } from './types.ts';
 
 export const BATCH_ID_PATTERN = /^batch-\d{4}-\d{2}-\d{2}-\d{3,}$/;
@@ -69,6 +70,10 @@ export const progressSchema = z.object({
   requestsByDay: z.record(z.string(), z.number().int().nonnegative()).default({}),
   /** --mode batch only: the batch's Gemini batch jobs. */
   jobs: z.array(batchJobSchema).optional(),
+  /** Tokens × published prices of every reply that reported usage (costUsd is the estimate). */
+  actualCostUsd: z.number().nonnegative().optional(),
+  /** The vision judge's tally for this batch. */
+  judge: judgeTallySchema.optional(),
 });
 
 export type Progress = z.infer<typeof progressSchema>;

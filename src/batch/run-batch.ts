@@ -3,6 +3,8 @@ import { InputError, InputErrors } from '../errors.ts';
 import type { BatchClient } from '../providers/gemini-batch.ts';
 import { createProvider } from '../providers/index.ts';
 import type { ImageProvider, ProviderName } from '../providers/types.ts';
+import { attachVision, visionFactoryOf } from '../qa/registry.ts';
+import type { VisionReview } from '../qa/vision-review.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
 import type { BatchOptions } from './batch-file.ts';
 import { type BatchModeOptions, collectBatch, submitBatch } from './batch-mode/index.ts';
@@ -41,7 +43,7 @@ export function chooseProvider(config: Config, choice: ProviderChoice): ImagePro
     }
   }
   const model = name === 'placeholder' ? 'placeholder' : config.model;
-  return createProvider({
+  const provider = createProvider({
     provider: name,
     ...(choice.apiKey ? { apiKey: choice.apiKey } : {}),
     model,
@@ -51,6 +53,8 @@ export function chooseProvider(config: Config, choice: ProviderChoice): ImagePro
     costPerImage: name === 'placeholder' ? 0 : priceOf(config, model),
     imageSize: config.imageSize,
   });
+  attachVision(provider, config, choice.apiKey);
+  return provider;
 }
 
 export interface PlanRequest {
@@ -126,6 +130,8 @@ export interface RunRequest {
   batchClient?: BatchClient | undefined;
   /** Job size limits and the test hook of batch mode. */
   batchOptions?: Pick<BatchModeOptions, 'limits' | 'afterCreate'>;
+  /** The vision judge; default: the one chosen with the provider (null: none). */
+  vision?: VisionReview | null;
 }
 
 /** Nothing to do: no batch is created, no file written. */
@@ -138,6 +144,8 @@ export interface EmptyRun {
 export async function runBatch(request: RunRequest): Promise<BatchSummary | EmptyRun> {
   const { root, config, provider } = request;
   const clock = request.clock ?? systemClock;
+  const vision =
+    request.vision === undefined ? visionFactoryOf(provider)?.(root, clock) : (request.vision ?? undefined);
   let progress: Progress;
   let items: Plan['items'];
   const batchMode = {
@@ -150,6 +158,7 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
     ...(request.events ? { events: request.events } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
     ...(request.check ? { check: request.check } : {}),
+    ...(vision ? { vision } : {}),
   };
   if (request.resume) {
     progress = await readProgress(root, request.resume);
@@ -236,5 +245,6 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
     ...(request.abandon ? { abandon: request.abandon } : {}),
     ...(request.check ? { check: request.check } : {}),
     ...(request.force ? { force: true } : {}),
+    ...(vision ? { vision } : {}),
   });
 }

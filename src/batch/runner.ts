@@ -1,11 +1,22 @@
 import { readManifest } from '../cases/manifest-store.ts';
 import { imagesDir } from '../cases/paths.ts';
+import type { VisionVerdict } from '../cases/provenance.ts';
 import type { Config } from '../config/schema.ts';
 import type { GenerationFailure, ImageProvider } from '../providers/types.ts';
+import { JudgeGate } from '../qa/gate.ts';
+import { type VisionReview, summary as verdictSummary } from '../qa/vision-review.ts';
 import { removeStaleTemps } from '../util/atomic-write.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
 import { BatchLog, logFile } from './batch-log.ts';
 import { FailureBreaker, type Trip } from './breaker.ts';
+import {
+  emptyJudgeTally,
+  extraMetrics,
+  requestedProvenance,
+  tallyActual,
+  tallyJudgeCall,
+  tallyVerdict,
+} from './cost-tally.ts';
 import { errorReportFile, recommendations, writeErrorReport } from './error-report.ts';
 import type { BatchEvents } from './events.ts';
 import { StartLimiter, utcDay } from './limiter.ts';
@@ -50,6 +61,10 @@ export interface ExecuteOptions {
   startedToday?: number;
   /** How a user resumes this batch, for logs and recommendations. */
   resumeCommand?: string;
+  /** The vision judge, run on every image that passes the pixel checks (README, "Vision QA"). */
+  vision?: VisionReview | undefined;
+  /** Cases whose suspects were made earlier in this batch (batch-mode results): their lineup is judged too. */
+  lineupCases?: string[];
 }
 
 interface Stop {
@@ -114,6 +129,16 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
   // The cap is per run: a batch stopped by it goes on when resumed on another day.
   const costAtStart = progress.costUsd;
   let persistChain: Promise<void> = Promise.resolve();
+  // Judge calls share the limiter and the cost cap with image calls.
+  const gate = new JudgeGate({
+    limiter,
+    clock,
+    signal: options.signal,
+    stopping: () => stop !== undefined,
+    headroomUsd: () => config.cost.maxCost - (progress.costUsd - costAtStart + reservedCost),
+    onCall: (usd) => tallyJudgeCall(progress, usd),
+  });
+  const vision = options.vision;
 
   // Progress writes are chained so a slower write can never land after a newer one.
   const persist = () => {
@@ -193,6 +218,10 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
     }
     todo.push(item);
   }
+  if (vision) {
+    vision.planRun(todo.length);
+    say('QA', vision.describe());
+  }
   await persist();
 
   const fail = async (item: PlanItem, failure: GenerationFailure, attempts: number) => {
@@ -229,7 +258,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
     for (;;) {
       if (stop || options.signal?.aborted) return;
       if (
-        progress.costUsd - costAtStart + reservedCost + provider.costPerImage >
+        progress.costUsd - costAtStart + reservedCost + gate.committedUsd + provider.costPerImage >
         config.cost.maxCost + 1e-9
       ) {
         costCapHit = true;
@@ -267,6 +296,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
         imageId: item.imageId,
         prompt: item.prompt,
         aspectRatio: item.aspectRatio,
+        ...(item.style ? { references: [item.style] } : {}),
         // Not the Ctrl-C signal: an image the server is already making is paid for, so it is
         // waited for (up to the request timeout) unless the run is abandoned.
         ...(options.abandon ? { signal: options.abandon } : {}),
@@ -283,15 +313,30 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
       let failure: GenerationFailure | undefined;
       if (result.ok) {
         breaker.requestSucceeded();
+        tallyActual(progress, result, 'sync');
         lastQuality = options.check ? await options.check(item, result.bytes) : [];
         if (lastQuality.length === 0 || failedAttempts + 1 >= maxAttempts) {
-          const saved = await saveImage(root, item.caseId, item.imageId, result, {
+          const reviewed =
+            vision && lastQuality.length === 0
+              ? await vision.review(item, result, {
+                  gate,
+                  regenerate: (notes) =>
+                    repair(item, notes, () => {
+                      requests += 1;
+                    }),
+                  log: (message) => say('QA', `${label(item)}: ${message}`),
+                })
+              : undefined;
+          if (reviewed) reportVerdict(item, reviewed.verdict);
+          const saved = await saveImage(root, item.caseId, item.imageId, reviewed?.image ?? result, {
             batchId,
             promptHash: item.promptHash,
             attempts: requests,
             generatedAt: new Date(clock.now()).toISOString(),
             mode: 'sync',
             quality: lastQuality,
+            provenance: requestedProvenance(item),
+            ...(reviewed ? { vision: reviewed.verdict } : {}),
           });
           if (lastQuality.length > 0) {
             // Kept so a person can judge it, but recorded as a failure: the checks never passed.
@@ -381,6 +426,53 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
     }
   };
 
+  /**
+   * One more generation of an image with the judge's notes added (the `regenerate` policy): same
+   * cost cap, limiter and accounting as any request, no retries. Undefined when it could not be
+   * made or fails the pixel checks: the image already judged is kept.
+   */
+  const repair = async (item: PlanItem, notes: string, started: () => void) => {
+    if (stop || options.signal?.aborted) return undefined;
+    const price = provider.costPerImage;
+    if (
+      progress.costUsd - costAtStart + reservedCost + gate.committedUsd + price >
+      config.cost.maxCost + 1e-9
+    ) {
+      return undefined;
+    }
+    reservedCost += price;
+    const got = await limiter.acquire(options.signal);
+    if (!got || stop) {
+      reservedCost -= price;
+      return undefined;
+    }
+    started();
+    progress.apiCalls += 1;
+    progress.judge = { ...emptyJudgeTally(), ...progress.judge, repairs: (progress.judge?.repairs ?? 0) + 1 };
+    const day = utcDay(clock.now());
+    if (paced) progress.requestsByDay[day] = (progress.requestsByDay[day] ?? 0) + 1;
+    const again = await provider.generate({
+      kind: item.type,
+      caseId: item.caseId,
+      imageId: item.imageId,
+      prompt: `${item.prompt}\n${notes}`,
+      aspectRatio: item.aspectRatio,
+      ...(item.style ? { references: [item.style] } : {}),
+    });
+    reservedCost -= price;
+    if (!again.ok) return undefined;
+    progress.costUsd += again.costUsd;
+    tallyActual(progress, again, 'sync');
+    const quality = options.check ? await options.check(item, again.bytes) : [];
+    return quality.length ? undefined : again;
+  };
+  const reportVerdict = (item: PlanItem, verdict: VisionVerdict) => {
+    tallyVerdict(progress, verdict);
+    if (verdict.status === 'fail')
+      say('QA', `${label(item)} flagged by vision QA: ${verdictSummary(verdict)}`);
+    else if (verdict.status === 'not-judged') say('QA', `${label(item)} not judged: ${verdict.reason}`);
+  };
+
   const queue = [...todo];
   let crash: unknown;
   const worker = async () => {
@@ -411,6 +503,13 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
   if (!stop && options.signal?.aborted) {
     const why = options.signal.reason;
     halt({ exitCode: 3, reason: typeof why === 'string' ? why : 'interrupted' });
+  }
+  if (vision && !stop) {
+    const suspectsMade = generated.filter((g) => g.imageId !== 'scene').map((g) => g.caseId);
+    for (const caseId of new Set([...(options.lineupCases ?? []), ...suspectsMade])) {
+      const verdict = await vision.lineup(caseId, gate);
+      if (verdict) say('QA', `${caseId} lineup ${verdict.status}: ${verdictSummary(verdict)}`);
+    }
   }
 
   // Outcome.
@@ -506,5 +605,6 @@ export function computeMetrics(progress: Progress, total: number): BatchMetrics 
     retryRate: progress.apiCalls ? round(progress.retries / progress.apiCalls) : 0,
     rateLimitHits: progress.rateLimitHits,
     estimatedCostUsd: round(progress.costUsd),
+    ...extraMetrics(progress),
   };
 }

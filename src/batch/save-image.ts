@@ -3,10 +3,12 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { basename, relative } from 'node:path';
 import { readManifest, updateManifest } from '../cases/manifest-store.ts';
 import { EXTENSION_FOR_MIME, imageFile } from '../cases/paths.ts';
+import type { Provenance, VisionVerdict } from '../cases/provenance.ts';
 import type { ManifestEntry } from '../cases/schema.ts';
 import { verifyImage } from '../images/inspect.ts';
 import { isPlaceholderPng } from '../providers/placeholder.ts';
 import type { GeneratedImage, ImageMimeType } from '../providers/types.ts';
+import { actualCostUsd } from '../providers/usage-cost.ts';
 import { trustStamp } from '../scan/trust.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 
@@ -17,10 +19,27 @@ export interface SaveMeta {
   generatedAt: string;
   mode: 'sync' | 'batch';
   quality: string[];
+  /** How the image was asked for; the usage and actual cost are added from the reply. */
+  provenance?: Omit<Provenance, 'usage' | 'actualCostUsd'>;
+  vision?: VisionVerdict;
 }
 
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Provenance as asked for plus what the reply says it used and cost; nothing when nothing is known. */
+function provenanceOf(image: GeneratedImage, meta: SaveMeta): { provenance?: Provenance } {
+  if (!meta.provenance && !image.usage) return {};
+  const actual = image.usage ? actualCostUsd(image.model, image.usage, meta.mode) : undefined;
+  return {
+    provenance: {
+      references: [],
+      ...meta.provenance,
+      ...(image.usage ? { usage: image.usage } : {}),
+      ...(actual !== undefined ? { actualCostUsd: actual } : {}),
+    },
+  };
 }
 
 /**
@@ -55,6 +74,8 @@ export async function saveImage(
     mode: meta.mode,
     quality: meta.quality,
     review: { status: 'pending', by: null, at: null, pullRequest: null, feedback: null },
+    ...provenanceOf(image, meta),
+    ...(meta.vision ? { vision: meta.vision } : {}),
   };
   await updateManifest(root, caseId, (m) => {
     m.images[imageId] = entry;

@@ -40,6 +40,14 @@ export interface BatchMetrics {
   retryRate: number;
   rateLimitHits: number;
   estimatedCostUsd: number;
+  /** Tokens × published prices, when the replies reported usage. */
+  actualCostUsd?: number;
+  /** What the vision judge cost and found, when it ran. */
+  judgeCostUsd?: number;
+  judgeCalls?: number;
+  judged?: { pass: number; fail: number; notJudged: number };
+  /** Passed ÷ (passed + failed); undefined when nothing was judged. */
+  judgePassRate?: number;
 }
 
 export type BatchStatus = 'completed' | 'completed_with_failures' | 'stopped' | 'submitted';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CASE_ID_PATTERN, IMAGE_ID_PATTERN, isRealDate, SUSPECT_ID_PATTERN } from './ids.ts';
+import { provenanceSchema, visionVerdictSchema } from './provenance.ts';
 
 /** Longest free text in a case; keeps prompts under the prompt limit with room for the template. */
 export const MAX_TEXT = 1500;
@@ -101,11 +102,17 @@ export const manifestEntrySchema = z.object({
   /** Names of failed quality checks at generation time; empty when clean. */
   quality: z.array(z.string()).default([]),
   review: reviewSchema,
+  /** How the image was made (optional: older manifests lack it). */
+  provenance: provenanceSchema.optional(),
+  /** The vision judge's verdict (optional: older manifests and runs without the judge lack it). */
+  vision: visionVerdictSchema.optional(),
 });
 
 export const manifestSchema = z.object({
   caseId: z.string().regex(CASE_ID_PATTERN),
   images: z.record(z.string().regex(IMAGE_ID_PATTERN, 'must be suspect-N or scene'), manifestEntrySchema),
+  /** The vision judge's "are the suspects clearly different people" verdict (optional). */
+  lineup: visionVerdictSchema.optional(),
 });
 
 export type Review = z.infer<typeof reviewSchema>;

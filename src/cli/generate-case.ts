@@ -3,6 +3,7 @@ import { isRealDate } from '../cases/ids.ts';
 import { loadConfig } from '../config/load-config.ts';
 import type { ConfigInput } from '../config/schema.ts';
 import { ExitCode, InputError } from '../errors.ts';
+import { createStyleSheet, StyleSheetError } from '../styles/create-style.ts';
 import { displayPath } from '../util/read-json.ts';
 import type { Output } from './terminal-reporter.ts';
 
@@ -15,6 +16,8 @@ export interface GenerateCaseArgs {
   config?: string;
   apiBaseUrl?: string;
   json?: boolean;
+  /** Also generate the case's style sheet (cases/<id>/style.png) with Gemini. */
+  style?: boolean;
 }
 
 /** --case-id wins; --date alone means case-<date>; neither means today's case (UTC). */
@@ -91,6 +94,23 @@ export async function generateCaseCommand(
   output.out(
     `${result.replaced ? 'Replaced' : 'Wrote'} ${displayPath(result.file)} by ${by}: "${result.data.title}", ${result.data.suspects.length} suspects (${result.data.suspects.map((s) => s.name).join(', ')}).`,
   );
+  if (args.style) {
+    try {
+      // --offline means no API call at all, for the sheet as much as for the case.
+      const style = await createStyleSheet({
+        root,
+        caseId,
+        config,
+        apiKey: offline ? undefined : apiKey,
+        force: true,
+      });
+      output.out(`Wrote ${displayPath(style.file)} (the case's style sheet).`);
+    } catch (error) {
+      if (!(error instanceof StyleSheetError || error instanceof InputError)) throw error;
+      // The case is written; a missing sheet only means images are made without one.
+      output.err(`warning: no style sheet: ${error.message}`);
+    }
+  }
   output.out(`Next: npx tsx scripts/batch-generate-images.ts --case-id ${caseId}`);
   return ExitCode.ok;
 }

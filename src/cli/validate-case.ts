@@ -8,6 +8,7 @@ import { ExitCode, InputError } from '../errors.ts';
 import { readImageHeader } from '../images/inspect.ts';
 import { buildPrompt } from '../prompts/index.ts';
 import { formatTable } from '../scan/table.ts';
+import { CASE_STYLE_FILE } from '../styles/style-sheet.ts';
 import { displayPath, fieldPath } from '../util/read-json.ts';
 import type { Output } from './terminal-reporter.ts';
 
@@ -203,11 +204,11 @@ export async function validateCase(root: string, caseId: string): Promise<CasePr
   }
   // Anything else in the case directory is a stray too: only case.json and images/ belong there.
   for (const name of (await readdir(caseDir(root, caseId))).sort()) {
-    if (name !== 'case.json' && name !== 'images') {
+    if (name !== 'case.json' && name !== 'images' && name !== CASE_STYLE_FILE) {
       rows.push({
         check: 'stray-file',
         subject: name,
-        detail: 'only case.json and images/ belong in a case directory',
+        detail: 'only case.json, images/ and style.png belong in a case directory',
       });
     }
   }

@@ -116,40 +116,23 @@ export function unknownModelPrice(size: ImageSize = '1K'): number {
   return Math.max(...Object.keys(IMAGE_MODELS).map((m) => imagePrice(m, size) ?? 0));
 }
 
-/** The parts of a reply's usageMetadata that cost money (the SDK's field names). */
-export interface UsageCounts {
-  promptTokenCount?: number | undefined;
-  candidatesTokenCount?: number | undefined;
-  thoughtsTokenCount?: number | undefined;
-  candidatesTokensDetails?:
-    | Array<{ modality?: string | undefined; tokenCount?: number | undefined }>
-    | undefined;
-}
+/*
+ * Text models lineup calls: the vision judge (qa.model) and generate-case. Per 1M tokens, read
+ * 2026-12-01: gemini-3.1-flash-lite $0.25 in / $1.50 out (GA since May 2026; Google's pricing page
+ * as listed by Vercel AI Gateway and APIYI), gemini-3.8-flash $0.75 / $3.75 (GA 2026-09-02;
+ * vercel.com/ai-gateway/models/gemini-3.8-flash), gemini-3.5-flash-lite $0.30 / $2.50.
+ */
+export const TEXT_MODELS: Readonly<Record<string, TokenPrices>> = {
+  'gemini-3.1-flash-lite': { textInput: 0.25, textOutput: 1.5, imageOutput: 0 },
+  'gemini-3.5-flash-lite': { textInput: 0.3, textOutput: 2.5, imageOutput: 0 },
+  'gemini-3.8-flash': { textInput: 0.75, textOutput: 3.75, imageOutput: 0 },
+};
 
 /**
- * What one reply really cost in USD: prompt tokens at the input rate, image output tokens at the
- * image rate, the rest of the output and the thoughts at the text output rate; half of it in
- * batch mode. Undefined when the model is not in the table (no price to multiply by).
- * Without a modality breakdown every candidate token of an image model is taken as image output.
+ * Per-token prices of any model lineup knows (image or text), the one source for what a reply
+ * really cost (src/providers/usage-cost.ts). `-preview` ids bill like the model they preview.
  */
-export function tokenCost(
-  model: string,
-  usage: UsageCounts,
-  options: { batch?: boolean } = {},
-): number | undefined {
-  const entry = IMAGE_MODELS[model];
-  if (!entry) return undefined;
-  const candidates = usage.candidatesTokenCount ?? 0;
-  const details = usage.candidatesTokensDetails;
-  const image = details
-    ? details.filter((d) => d.modality === 'IMAGE').reduce((sum, d) => sum + (d.tokenCount ?? 0), 0)
-    : candidates;
-  const text = Math.max(0, candidates - image);
-  const p = entry.tokens;
-  const cost =
-    ((usage.promptTokenCount ?? 0) * p.textInput +
-      image * p.imageOutput +
-      (text + (usage.thoughtsTokenCount ?? 0)) * p.textOutput) /
-    1e6;
-  return usd(options.batch ? cost * BATCH_PRICE_FACTOR : cost);
+export function tokenPrices(model: string): TokenPrices | undefined {
+  const of = (id: string) => IMAGE_MODELS[id]?.tokens ?? TEXT_MODELS[id];
+  return of(model) ?? of(model.replace(/-preview(?:-[\w-]+)?$/, ''));
 }

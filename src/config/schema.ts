@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { qaConfigSchema } from '../qa/config.ts';
 import {
   DEFAULT_IMAGE_MODEL,
   IMAGE_MODELS,
@@ -85,6 +86,8 @@ export const configSchema = z
       .default('v1beta'),
     /** Base URL of the Gemini API; GOOGLE_GEMINI_BASE_URL is the SDK's own variable for it. */
     apiBaseUrl: z.url().optional(),
+    /** The vision judge (src/qa). */
+    qa: qaConfigSchema.prefault({}),
   })
   .strict();
 

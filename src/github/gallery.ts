@@ -1,5 +1,7 @@
+import type { VisionVerdict } from '../cases/provenance.ts';
 import type { Case, Manifest } from '../cases/schema.ts';
 import type { ProviderName } from '../providers/types.ts';
+import { checklistLine, countsLine, countVerdicts } from '../qa/display.ts';
 
 export type ReviewStatus = 'pending' | 'approved' | 'changes-requested';
 
@@ -21,6 +23,12 @@ export interface GalleryImage {
   review: ReviewStatus;
   /** Reviewer feedback that produced this version, if any. */
   feedback?: string | null;
+  /** Tokens × published prices, when the reply reported usage (costUsd is the estimate). */
+  actualCostUsd?: number | undefined;
+  /** The vision judge's verdict, when it ran. */
+  vision?: VisionVerdict | undefined;
+  /** Suspects only: the case's "clearly different people" verdict. */
+  lineup?: VisionVerdict | undefined;
 }
 
 export interface GalleryFailure {
@@ -125,6 +133,8 @@ function flagsOf(image: GalleryImage): string[] {
   const flags: string[] = [];
   if (image.provider === 'placeholder') flags.push('⚠️ placeholder');
   for (const q of image.quality) flags.push(`⚠️ ${q}`);
+  if (image.vision) flags.push(checklistLine(image.vision));
+  if (image.lineup && image.lineup.status !== 'pass') flags.push(checklistLine(image.lineup, 'lineup'));
   return flags;
 }
 
@@ -136,6 +146,14 @@ const REVIEW_LABEL: Record<ReviewStatus, string> = {
 
 function totalCost(images: GalleryImage[]): number {
   return images.reduce((sum, i) => sum + i.costUsd, 0);
+}
+
+/** The estimate, with what the reply's tokens actually cost beside it when known. */
+function costCell(image: GalleryImage): string {
+  const estimate = formatUsd(image.costUsd);
+  return image.actualCostUsd === undefined
+    ? estimate
+    : `${estimate} (actual ${formatUsd(image.actualCostUsd)})`;
 }
 
 function imageTag(url: string, alt: string, width: number): string {
@@ -158,7 +176,7 @@ export function buildGalleryTable(options: GalleryOptions): string {
       escapeCell(image.imageId),
       escapeCell(image.name),
       `${escapeCell(image.model)} (${image.mode})`,
-      formatUsd(image.costUsd),
+      costCell(image),
       flags.length ? flags.map(escapeCell).join('<br>') : 'ok',
       REVIEW_LABEL[image.review],
     ].join(' | ');
@@ -272,8 +290,15 @@ export function buildSummaryMarkdown(options: GalleryOptions & { title?: string 
     '',
     options.images.length ? buildGalleryTable(options) : '_No images generated._',
     '',
+    ...visionSummary(options.images),
     ...failuresSection(options.failures ?? []),
   ].join('\n');
+}
+
+/** The job summary's count of verdicts, when the judge ran. */
+function visionSummary(images: GalleryImage[]): string[] {
+  const counts = countVerdicts(images.map((i) => i.vision));
+  return counts ? [escapeCell(countsLine(counts)), ''] : [];
 }
 
 /**
@@ -306,6 +331,11 @@ export function galleryImagesFromManifest(
       quality: entry.quality,
       review: entry.review.status,
       feedback: entry.review.feedback,
+      ...(entry.provenance?.actualCostUsd !== undefined
+        ? { actualCostUsd: entry.provenance.actualCostUsd }
+        : {}),
+      ...(entry.vision ? { vision: entry.vision } : {}),
+      ...(manifest.lineup && imageId !== 'scene' ? { lineup: manifest.lineup } : {}),
     };
   });
 }

@@ -1,5 +1,7 @@
 import * as core from '@actions/core';
 import type { FailureRecord } from '../batch/types.ts';
+import { checklistLine } from '../qa/display.ts';
+import type { GalleryImage } from './gallery.ts';
 
 /**
  * Appends markdown to the job summary. Returns false (and writes nothing) outside a runner, where
@@ -35,5 +37,23 @@ export function annotateFailures(failures: readonly FailureRecord[]): void {
     const { title, message, file } = describeFailure(f);
     if (f.recoverable) core.warning(message, { title, file });
     else core.error(message, { title, file });
+  }
+}
+
+/**
+ * A warning annotation on the file of every image of this run the vision judge flagged, so the
+ * run page points at it. A warning, not an error: the reviewer decides.
+ */
+export function annotateVerdicts(
+  images: readonly GalleryImage[],
+  generated: ReadonlyArray<{ caseId: string; imageId: string }>,
+): void {
+  const fresh = new Set(generated.map((g) => `${g.caseId}/${g.imageId}`));
+  for (const image of images) {
+    if (!fresh.has(`${image.caseId}/${image.imageId}`) || image.vision?.status !== 'fail') continue;
+    core.warning(checklistLine(image.vision), {
+      title: `${image.caseId}/${image.imageId}: flagged by vision QA`,
+      file: image.file,
+    });
   }
 }

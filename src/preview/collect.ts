@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { readCase } from '../cases/case-store.ts';
 import { readManifest } from '../cases/manifest-store.ts';
 import { EXTENSION_FOR_MIME, imagesDir } from '../cases/paths.ts';
+import type { VisionVerdict } from '../cases/provenance.ts';
 import type { Case, ManifestEntry, Review } from '../cases/schema.ts';
 import { type ImageFormat, verifyImage } from '../images/inspect.ts';
 import { buildPrompt } from '../prompts/index.ts';
@@ -39,6 +40,8 @@ export interface PreviewImage {
   review?: Review;
   /** Failed quality checks from the manifest. */
   quality: string[];
+  /** The vision judge's verdict from the manifest, when it ran. */
+  vision?: VisionVerdict | undefined;
   placeholder: boolean;
   /** The manifest's promptHash differs from today's prompt: the case or template changed since. */
   stale: boolean;
@@ -49,6 +52,8 @@ export interface PreviewImage {
 export interface CasePreview {
   data: Case;
   images: PreviewImage[];
+  /** The vision judge's "clearly different people" verdict for the suspects. */
+  lineup?: VisionVerdict;
 }
 
 function toPosix(path: string): string {
@@ -111,6 +116,7 @@ export async function collectPreview(root: string, caseId: string): Promise<Case
         ...w,
         status: 'missing',
         quality: entry?.quality ?? [],
+        ...(entry?.vision ? { vision: entry.vision } : {}),
         placeholder: entry?.provider === 'placeholder',
         stale: false,
         modified: false,
@@ -161,5 +167,5 @@ export async function collectPreview(root: string, caseId: string): Promise<Case
       return image;
     }),
   );
-  return { data, images };
+  return { data, images, ...(manifest.lineup ? { lineup: manifest.lineup } : {}) };
 }

@@ -1,3 +1,4 @@
+import { checklistLine } from '../qa/display.ts';
 import type { CasePreview, PreviewImage } from './collect.ts';
 
 /** Case data is untrusted: every text that reaches the page goes through here. */
@@ -65,6 +66,8 @@ function tags(image: PreviewImage): string {
   if (image.stale) out.push(tag('stale prompt', 'bad'));
   if (image.modified) out.push(tag('changed since generation', 'bad'));
   for (const q of image.quality) out.push(tag(`quality: ${q}`, 'bad'));
+  if (image.vision)
+    out.push(tag(checklistLine(image.vision), image.vision.status === 'pass' ? 'info' : 'bad'));
   return out.length ? `<ul class="tags">${out.join('')}</ul>` : '';
 }
 
@@ -132,6 +135,9 @@ function counts(images: readonly PreviewImage[]): string {
     ['awaiting review', n((i) => i.review?.status === 'pending')],
     ['changes requested', n((i) => i.review?.status === 'changes-requested')],
     ['quality flags', n((i) => i.quality.length > 0)],
+    ['vision passed', n((i) => i.vision?.status === 'pass')],
+    ['vision flagged', n((i) => i.vision?.status === 'fail')],
+    ['not judged', n((i) => i.vision?.status === 'not-judged')],
     ['stale', n((i) => i.stale)],
   ];
   return `<ul class="counts">${items
@@ -160,6 +166,7 @@ export function renderPreviewHtml(preview: CasePreview, options: { generatedAt?:
 ${c.artStyle ? `<p class="meta">Art style: ${e(c.artStyle)}</p>` : ''}
 ${c.summary ? `<p class="summary">${e(c.summary)}</p>` : ''}
 ${counts(preview.images)}
+${preview.lineup ? `<p class="meta">${e(checklistLine(preview.lineup, 'Suspects (lineup)'))}</p>` : ''}
 </header>
 <main class="grid">
 ${preview.images.map(card).join('\n')}

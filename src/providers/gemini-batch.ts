@@ -7,14 +7,16 @@ import {
   Modality,
 } from '@google/genai';
 import { classifyError, classifyHttpError } from './classify-error.ts';
-import { type GeminiProviderOptions, imageConfigFor, interpretResponse } from './gemini.ts';
-import type { AspectRatio, GenerationFailure, GenerationResult } from './types.ts';
+import { type GeminiProviderOptions, imageConfigFor, interpretResponse, requestContents } from './gemini.ts';
+import type { AspectRatio, GenerationFailure, GenerationResult, ImageRequest } from './types.ts';
 
 /** One image asked of a batch job; `key` comes back as the response's `metadata.key`. */
 export interface BatchRequest {
   key: string;
   prompt: string;
   aspectRatio: AspectRatio;
+  /** The case's style sheet, as in a synchronous request. */
+  references?: ImageRequest['references'];
 }
 
 /** The SDK's JobState values lineup acts on (mldev's BATCH_STATE_* are mapped to these by the SDK). */
@@ -77,7 +79,7 @@ function inlinedRequest(
   o: Pick<GeminiBatchOptions, 'model' | 'imageSize'>,
 ): InlinedRequest {
   return {
-    contents: request.prompt,
+    contents: requestContents(request.prompt, request.references),
     metadata: { key: request.key },
     config: {
       responseModalities: [Modality.IMAGE],
@@ -93,7 +95,18 @@ function inlinedRequest(
 export function batchRequestBytes(request: BatchRequest): number {
   const wire = {
     request: {
-      contents: [{ role: 'user', parts: [{ text: request.prompt }] }],
+      contents: [
+        {
+          role: 'user',
+          parts: [
+            { text: request.prompt },
+            // The style sheet travels as base64: four characters for every three bytes.
+            ...(request.references ?? []).map((r) => ({
+              inlineData: { mimeType: r.mimeType, data: 'x'.repeat(Math.ceil(r.bytes.byteLength / 3) * 4) },
+            })),
+          ],
+        },
+      ],
       generationConfig: { responseModalities: ['IMAGE'], imageConfig: { aspectRatio: request.aspectRatio } },
     },
     metadata: { key: request.key },

@@ -7,6 +7,7 @@ import {
 } from '@google/genai';
 import { IMAGE_MODELS, type ImageSize, isGemini3ImageModel } from '../config/pricing.ts';
 import { verifyImage } from '../images/inspect.ts';
+import { STYLE_INSTRUCTION } from '../styles/style-sheet.ts';
 import { classifyError, cleanMessage } from './classify-error.ts';
 import { createModelCheck } from './model-check.ts';
 import type {
@@ -16,6 +17,7 @@ import type {
   ImageProvider,
   ImageRequest,
 } from './types.ts';
+import { type TokenUsage, usageFromMetadata } from './usage-cost.ts';
 
 export interface GeminiProviderOptions {
   apiKey: string;
@@ -133,6 +135,7 @@ export function interpretResponse(response: GenerateContentResponse, o: Interpre
       provider: 'gemini',
       model: o.model,
       costUsd: o.costPerImage,
+      ...withUsage(response),
     };
   }
 
@@ -154,6 +157,35 @@ export function interpretResponse(response: GenerateContentResponse, o: Interpre
   return fail('validation', 'no_image', `no image in reply: ${why}`);
 }
 
+/**
+ * The prompt alone, or with reference images: the prompt, the instruction that says what the
+ * reference is for, then each image as an inlineData part (Google's image-generation docs send
+ * reference images this way: https://ai.google.dev/gemini-api/docs/image-generation).
+ */
+export function requestContents(
+  prompt: string,
+  references: ImageRequest['references'],
+): string | Array<{ role: string; parts: Part[] }> {
+  if (!references?.length) return prompt;
+  return [
+    {
+      role: 'user',
+      parts: [
+        { text: prompt },
+        { text: STYLE_INSTRUCTION },
+        ...references.map((r) => ({
+          inlineData: { mimeType: r.mimeType, data: Buffer.from(r.bytes).toString('base64') },
+        })),
+      ],
+    },
+  ];
+}
+
+function withUsage(response: GenerateContentResponse): { usage?: TokenUsage } {
+  const usage = usageFromMetadata(response.usageMetadata, 'image');
+  return usage ? { usage } : {};
+}
+
 export function createGeminiProvider(o: GeminiProviderOptions): ImageProvider {
   const client = new GoogleGenAI({
     apiKey: o.apiKey,
@@ -173,7 +205,7 @@ export function createGeminiProvider(o: GeminiProviderOptions): ImageProvider {
       try {
         const response = await client.models.generateContent({
           model: o.model,
-          contents: request.prompt,
+          contents: requestContents(request.prompt, request.references),
           config: {
             responseModalities: [Modality.IMAGE],
             imageConfig: imageConfigFor(o.model, request.aspectRatio, o.imageSize),

@@ -1,3 +1,5 @@
+import type { TokenUsage } from './usage-cost.ts';
+
 /** What a provider is asked for: one image, with the prompt already built. */
 export interface ImageRequest {
   kind: 'suspect' | 'scene';
@@ -6,6 +8,8 @@ export interface ImageRequest {
   imageId: string;
   prompt: string;
   aspectRatio: AspectRatio;
+  /** Reference images sent with the prompt (the case's style sheet). */
+  references?: ReadonlyArray<{ mimeType: string; bytes: Uint8Array }>;
   /** Aborts the request (the runner's timeout or a shutdown). */
   signal?: AbortSignal;
 }
@@ -44,6 +48,8 @@ export interface GeneratedImage {
   provider: ProviderName;
   model: string;
   costUsd: number;
+  /** Tokens by modality, when the reply carried usageMetadata (what the image actually cost). */
+  usage?: TokenUsage;
 }
 
 /** DESIGN.md's error classes; auth and billing are split because both stop a batch but read differently. */

@@ -8,6 +8,7 @@ import type { Case, Manifest, ManifestEntry } from '../cases/schema.ts';
 import { InputError } from '../errors.ts';
 import { buildPrompt } from '../prompts/index.ts';
 import { isPlaceholderPng } from '../providers/placeholder.ts';
+import { styleIsStale, styleShaSync } from '../styles/style-sheet.ts';
 import { displayPath } from '../util/read-json.ts';
 import { type FileFacts, readFileFacts } from './read-head.ts';
 
@@ -175,10 +176,12 @@ interface CaseFiles {
   /** The manifest file's mtime (stat-ed once, on first need); 0 when there is none. */
   manifestMtimeMs: () => number;
   trust: boolean;
+  /** sha256 of the case's style sheet, undefined when it has none. */
+  styleSha: string | undefined;
 }
 
 function inspectImage(files: CaseFiles, imageId: string): ImageStatus {
-  const { data, manifest, dir } = files;
+  const { data, manifest, dir, styleSha } = files;
   const status = newStatus(data.id, imageId);
   const entry = manifest.images[imageId];
   const add = (kind: FindingKind, detail?: string) => {
@@ -211,6 +214,7 @@ function inspectImage(files: CaseFiles, imageId: string): ImageStatus {
   // Built only for images that have a file and an entry: no hash to compare otherwise.
   const expected = buildPrompt(data, imageId).promptHash;
   if (entry.promptHash !== expected) add('stale', 'the case text or the prompt template changed since');
+  else if (styleIsStale(entry, styleSha)) add('stale', "the case's style sheet changed since");
   if (entry.review.status !== 'approved') add('awaiting-review', `review ${entry.review.status}`);
   return status;
 }
@@ -241,6 +245,7 @@ function scanCaseSync(root: string, caseId: string, options: ScanOptions): Image
     dir: `${dir}/images`,
     manifestMtimeMs: lazyMtime(`${dir}/images/manifest.json`),
     trust: options.trustRecorded ?? true,
+    styleSha: styleShaSync(root, data),
   };
   const statuses = data.suspects.map((s) => inspectImage(files, s.id));
   statuses.push(inspectImage(files, 'scene'));

@@ -13,6 +13,9 @@ export const STATS_COLUMNS = [
   'time',
   'cost',
   'mode',
+  'actual_cost',
+  'judge_cost',
+  'judge_pass_rate',
 ] as const;
 
 export interface StatsRow {
@@ -26,6 +29,12 @@ export interface StatsRow {
   /** USD. */
   costUsd: number;
   mode: 'sync' | 'batch';
+  /** Tokens × published prices; undefined for reports without usage (older ones, the placeholder). */
+  actualCostUsd?: number | undefined;
+  /** What the vision judge cost; undefined when it did not run. */
+  judgeCostUsd?: number | undefined;
+  /** Passed ÷ judged (0–1); undefined when nothing was judged. */
+  judgePassRate?: number | undefined;
 }
 
 export interface DayTotals {
@@ -71,6 +80,9 @@ export function statsRows(reports: readonly DatedReport[], range: DateRange = {}
       timeMs: report.metrics.totalTimeMs,
       costUsd: report.metrics.estimatedCostUsd,
       mode: report.mode,
+      actualCostUsd: report.metrics.actualCostUsd,
+      judgeCostUsd: report.metrics.judgeCostUsd,
+      judgePassRate: report.metrics.judgePassRate,
     }))
     .sort((a, b) => (a.batchId < b.batchId ? -1 : a.batchId > b.batchId ? 1 : 0));
 }
@@ -99,6 +111,10 @@ export function toCsv(rows: readonly StatsRow[]): string {
       formatTime(r.timeMs),
       formatCost(r.costUsd),
       r.mode,
+      // Empty, not 0, when unknown: "nothing was measured" is not "it cost nothing".
+      r.actualCostUsd === undefined ? '' : formatCost(r.actualCostUsd),
+      r.judgeCostUsd === undefined ? '' : formatCost(r.judgeCostUsd),
+      r.judgePassRate === undefined ? '' : r.judgePassRate.toFixed(3),
     ]),
     { header: true, columns: [...STATS_COLUMNS] },
   );

@@ -23,6 +23,9 @@ export const batchReportSchema = z.looseObject({
   metrics: z.looseObject({
     totalTimeMs: z.number().nonnegative(),
     estimatedCostUsd: z.number().nonnegative(),
+    actualCostUsd: z.number().nonnegative().optional(),
+    judgeCostUsd: z.number().nonnegative().optional(),
+    judgePassRate: z.number().min(0).max(1).optional(),
   }),
 });
 

@@ -5,10 +5,18 @@ import { readProgress } from '../../src/batch/progress.ts';
 import { runBatch } from '../../src/batch/run-batch.ts';
 import type { ImageCheck } from '../../src/batch/runner.ts';
 import type { BatchSummary } from '../../src/batch/types.ts';
-import { batchCostPerImage, type ConfigInput, configSchema, costPerImage } from '../../src/config/schema.ts';
+import {
+  batchCostPerImage,
+  type Config,
+  type ConfigInput,
+  configSchema,
+  costPerImage,
+} from '../../src/config/schema.ts';
 import { createGeminiProvider } from '../../src/providers/gemini.ts';
 import { createGeminiBatchClient } from '../../src/providers/gemini-batch.ts';
-import { VirtualClock } from '../../src/util/clock.ts';
+import { createJudgeClient } from '../../src/qa/judge-client.ts';
+import { VisionReview } from '../../src/qa/vision-review.ts';
+import { type Clock, VirtualClock } from '../../src/util/clock.ts';
 import type { FakeGemini } from './fake-gemini.ts';
 
 export const TEST_KEY = 'AIzaTEST-not-a-real-key-0123456789';
@@ -37,6 +45,8 @@ export async function runAgainstFake(
     clock?: VirtualClock;
     onStart?: () => void;
     check?: ImageCheck;
+    /** Run the vision judge (against the same fake) with this policy. */
+    vision?: 'flag' | 'regenerate';
   },
 ): Promise<EngineRun> {
   const config = testConfig(options.config);
@@ -61,10 +71,29 @@ export async function runAgainstFake(
     force: options.force ?? false,
     explicitMaxCost: options.explicitMaxCost ?? false,
     ...(options.check ? { check: options.check } : {}),
+    ...(options.vision ? { vision: fakeVision(root, fake.url, config, options.vision, clock) } : {}),
     events: { log: (line) => lines.push(line), ...(options.onStart ? { imageStart: options.onStart } : {}) },
   });
   if (result.batchId === null) throw new Error('nothing was planned');
   return { summary: result, clock, lines };
+}
+
+/** The vision judge as attachVision builds it, pointed at the fake. */
+export function fakeVision(
+  root: string,
+  baseUrl: string,
+  config: Config,
+  policy: 'flag' | 'regenerate',
+  clock: Clock,
+): VisionReview {
+  const client = createJudgeClient({
+    apiKey: TEST_KEY,
+    model: config.qa.model,
+    apiVersion: config.apiVersion,
+    baseUrl,
+    timeoutMs: config.qa.timeout,
+  });
+  return new VisionReview({ root, config, client, policy, clock });
 }
 
 export async function readJson(path: string): Promise<unknown> {

@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import jpeg from 'jpeg-js';
 import { type ImageSize, isGemini3ImageModel } from '../../src/config/pricing.ts';
 import { decodePixels } from '../../src/images/inspect.ts';
-import { renderPlaceholderPng } from '../../src/providers/placeholder.ts';
+import { createPlaceholderProvider, renderPlaceholderPng } from '../../src/providers/placeholder.ts';
 import { type AspectRatio, GEMINI3_SIZE_FOR_ASPECT, SIZE_FOR_ASPECT } from '../../src/providers/types.ts';
+import { createFakeJudge, type FakeJudge } from './fake-gemini-judge.ts';
 
 /**
  * A loopback stand-in for the Gemini API, answering the real @google/genai client.
@@ -82,6 +83,8 @@ export interface RecordedRequest {
 export interface FakeRoute {
   method: string;
   path: RegExp;
+  /** When given, the route answers only requests whose parsed body it accepts. */
+  accepts?: (body: unknown) => boolean;
   handle(ctx: {
     req: IncomingMessage;
     res: ServerResponse;
@@ -92,7 +95,10 @@ export interface FakeRoute {
 
 export interface FakeGemini {
   url: string;
+  /** Image (and case) requests; the vision judge's requests are in `judge.requests`. */
   requests: RecordedRequest[];
+  /** The vision judge's scripted answers (test/support/fake-gemini-judge.ts); default: pass. */
+  judge: FakeJudge;
   /** Replies for the next requests, in order; when the queue is empty the default reply is used. */
   enqueue(...replies: TimedReply[]): void;
   /** Reply chosen per request, e.g. by prompt; return undefined to fall back to the queue/default. */
@@ -390,7 +396,19 @@ export function modelResource(id: string): Record<string, unknown> {
   };
 }
 
-const USAGE = { promptTokenCount: 12, candidatesTokenCount: 1290, totalTokenCount: 1302 };
+/*
+ * A Gemini 2.5 image reply's usage: 1,290 image tokens for a 1024-px image of 2.5 Flash Image
+ * (Google's pricing page: $30 per 1M image tokens = $0.039 an image), broken down by modality as
+ * the API does (`candidatesTokensDetails: [{ modality: "IMAGE", tokenCount }]`,
+ * langchain-ai/langchain#37848; `promptTokensDetails` likewise, langchain-ai/langchain-google#1053).
+ */
+const USAGE = {
+  promptTokenCount: 12,
+  candidatesTokenCount: 1290,
+  totalTokenCount: 1302,
+  promptTokensDetails: [{ modality: 'TEXT', tokenCount: 12 }],
+  candidatesTokensDetails: [{ modality: 'IMAGE', tokenCount: 1290 }],
+};
 
 /**
  * Gemini 3 image replies report image tokens by modality and thoughts apart from the candidates
@@ -541,6 +559,7 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
   const admitted: number[] = [];
   const waiters: Array<{ n: number; resolve: () => void }> = [];
   const timers = new Set<NodeJS.Timeout>();
+  const judge = createFakeJudge();
 
   function record(entry: RecordedRequest): void {
     requests.push(entry);
@@ -675,16 +694,18 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const rawBody = await readBody(req);
-    for (const route of options.extraRoutes ?? []) {
+    for (const route of [judge.route, ...(options.extraRoutes ?? [])]) {
       const m = req.method === route.method ? route.path.exec(path) : null;
       if (!m) continue;
       let body: unknown;
       try {
         body = rawBody ? JSON.parse(rawBody) : undefined;
       } catch {
+        if (route.accepts) continue;
         sendJson(res, 400, googleError(400, 'Invalid JSON payload received.'));
         return;
       }
+      if (route.accepts && !route.accepts(body)) continue;
       await route.handle({ req, res, match: m, body });
       return;
     }
@@ -737,6 +758,7 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    judge,
     enqueue: (...replies) => {
       queue.push(...replies);
     },
@@ -757,6 +779,7 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
       new Promise<void>((resolve, reject) => {
         for (const t of timers) clearTimeout(t);
         timers.clear();
+        judge.release();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

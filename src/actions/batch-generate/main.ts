@@ -14,7 +14,7 @@ import { InputError } from '../../errors.ts';
 import { uploadReports } from '../../github/artifact.ts';
 import { buildSummaryMarkdown, formatUsd, type GalleryFailure } from '../../github/gallery.ts';
 import { makeOctokit, type Octokit } from '../../github/pull-request.ts';
-import { annotateFailures, writeJobSummary } from '../../github/summary.ts';
+import { annotateFailures, annotateVerdicts, writeJobSummary } from '../../github/summary.ts';
 import { createQualityCheck } from '../../quality/index.ts';
 import { writeBatchStats } from '../../stats/index.ts';
 import { type BranchPlan, baseBranch, overlayFromCommit, planBranch } from '../branch-state.ts';
@@ -517,6 +517,7 @@ async function finish(
   }
 
   const images = await galleryForCases(root, cases, { generated: result.generated });
+  annotateVerdicts(images, result.generated);
   const failures = galleryFailures(result);
   if (i.openPr && sha && i.githubToken && images.length > 0) {
     const pr = await publisher.updatePullRequest(result.generated, failures);

@@ -19,7 +19,7 @@ import {
   imagesFromReviewComments,
   parseRegenerateCommands,
 } from '../../github/review.ts';
-import { annotateFailures, writeJobSummary } from '../../github/summary.ts';
+import { annotateFailures, annotateVerdicts, writeJobSummary } from '../../github/summary.ts';
 import { createQualityCheck } from '../../quality/index.ts';
 import { fetchBranch, fileAtCommit, overlayFromCommit } from '../branch-state.ts';
 import {
@@ -158,6 +158,7 @@ async function updateBody(ctx: Ctx, sha: string, extra: { batchId?: string; summ
     ...(extra.summary ? { generated: extra.summary.generated } : {}),
   });
   if (images.length === 0) return;
+  if (extra.summary) annotateVerdicts(images, extra.summary.generated);
   const options = {
     owner: ctx.owner,
     repo: ctx.repo,

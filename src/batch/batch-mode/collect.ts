@@ -6,6 +6,11 @@ import {
   FINAL_JOB_STATES,
   JOB_STATE,
 } from '../../providers/gemini-batch.ts';
+import type { GeneratedImage } from '../../providers/types.ts';
+import { standaloneGate } from '../../qa/gate.ts';
+import { summary } from '../../qa/vision-review.ts';
+import { requestedProvenance, tallyActual, tallyJudgeCall, tallyVerdict } from '../cost-tally.ts';
+import type { PlanItem } from '../plan.ts';
 import type { BatchJobRecord } from '../progress.ts';
 import { imageKey, type Progress, progressDir, readProgress, strip } from '../progress.ts';
 import { isRecoverable } from '../retry-policy.ts';
@@ -109,6 +114,7 @@ async function harvest(s: Session, job: BatchJobRecord, info: BatchJobInfo): Pro
     answered.add(key);
     progress.apiCalls += 1;
     if (result.ok) {
+      tallyActual(progress, result, 'batch');
       const quality = check ? await check(item, result.bytes) : [];
       progress.costUsd += result.costUsd;
       if (quality.length > 0) {
@@ -119,13 +125,16 @@ async function harvest(s: Session, job: BatchJobRecord, info: BatchJobInfo): Pro
         );
         continue;
       }
-      const saved = await saveImage(root, item.caseId, item.imageId, result, {
+      const reviewed = await judgeBatchResult(s, item, result);
+      const saved = await saveImage(root, item.caseId, item.imageId, reviewed?.image ?? result, {
         batchId: progress.batchId,
         promptHash: item.promptHash,
         attempts: 1,
         generatedAt: new Date(s.clock.now()).toISOString(),
         mode: 'batch',
         quality,
+        provenance: requestedProvenance(item),
+        ...(reviewed ? { vision: reviewed.verdict } : {}),
       });
       s.removePending(item);
       progress.completed.push(strip(item));
@@ -175,6 +184,31 @@ async function harvest(s: Session, job: BatchJobRecord, info: BatchJobInfo): Pro
 }
 
 /**
+ * A batch result that passed the pixel checks goes to the vision judge like a synchronous one.
+ * It is flagged, never repaired here: a repair would be a full-price synchronous call, which is
+ * what batch mode is chosen to avoid.
+ */
+async function judgeBatchResult(s: Session, item: PlanItem, image: GeneratedImage) {
+  const vision = s.options.vision;
+  if (!vision) return undefined;
+  s.judgeGate ??= standaloneGate(
+    s.options.config,
+    s.clock,
+    (usd) => tallyJudgeCall(s.progress, usd),
+    s.options.signal,
+  );
+  const reviewed = await vision.review(item, image, { gate: s.judgeGate });
+  tallyVerdict(s.progress, reviewed.verdict);
+  if (reviewed.verdict.status !== 'pass') {
+    s.say(
+      'QA',
+      `${s.label(item)} ${reviewed.verdict.status === 'fail' ? 'flagged by vision QA' : 'not judged'}: ${reviewed.verdict.reason ?? summary(reviewed.verdict)}`,
+    );
+  }
+  return reviewed;
+}
+
+/**
  * No job runs any more: whatever is still pending (dead jobs, retryable per-request errors, images
  * the cost cap held back) is generated synchronously. executeBatch also writes the report and
  * the final status, with the batch's mode, so one code path ends every batch.
@@ -207,6 +241,8 @@ async function finishSynchronously(s: Session, retryRecoverable: boolean): Promi
     events,
     ...(s.options.signal ? { signal: s.options.signal } : {}),
     ...(s.options.check ? { check: s.options.check } : {}),
+    ...(s.options.vision ? { vision: s.options.vision } : {}),
+    lineupCases: [...new Set(s.generated.filter((g) => g.imageId !== 'scene').map((g) => g.caseId))],
   });
   const merged: BatchSummary = {
     ...summary,

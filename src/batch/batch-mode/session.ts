@@ -2,6 +2,8 @@ import type { Config } from '../../config/schema.ts';
 import { InputError } from '../../errors.ts';
 import type { BatchClient, BatchJobInfo } from '../../providers/gemini-batch.ts';
 import type { ImageProvider } from '../../providers/types.ts';
+import type { JudgeGate } from '../../qa/gate.ts';
+import type { VisionReview } from '../../qa/vision-review.ts';
 import { type Clock, systemClock } from '../../util/clock.ts';
 import { BatchLog, logFile } from '../batch-log.ts';
 import { errorReportFile, recommendations, writeErrorReport } from '../error-report.ts';
@@ -24,6 +26,8 @@ export interface BatchModeOptions {
   events?: BatchEvents;
   signal?: AbortSignal;
   check?: ImageCheck;
+  /** The vision judge: batch results that pass the pixel checks are judged (flagged, never repaired). */
+  vision?: VisionReview;
   limits?: ChunkLimits;
   /**
    * Called right after a job is created and before its name is written down. Tests throw here
@@ -47,6 +51,8 @@ export class Session {
   readonly generated: BatchSummary['generated'] = [];
   readonly failures: FailureRecord[] = [];
   private readonly multiCase: boolean;
+  /** Paces and caps judge calls made while collecting (created on first use). */
+  judgeGate: JudgeGate | undefined;
 
   constructor(
     readonly options: BatchModeOptions,

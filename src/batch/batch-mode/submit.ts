@@ -102,7 +102,12 @@ export async function submitPending(s: Session, known?: Map<string, PlanItem>): 
 }
 
 function requestOf(item: PlanItem) {
-  return { key: item.key, prompt: item.prompt, aspectRatio: item.aspectRatio };
+  return {
+    key: item.key,
+    prompt: item.prompt,
+    aspectRatio: item.aspectRatio,
+    ...(item.style ? { references: [item.style] } : {}),
+  };
 }
 
 /**

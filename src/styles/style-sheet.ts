@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { caseDir } from '../cases/paths.ts';
+import type { ManifestEntry } from '../cases/schema.ts';
+import { InputError } from '../errors.ts';
+import { verifyImage } from '../images/inspect.ts';
+import { displayPath } from '../util/read-json.ts';
+
+/**
+ * A case's style sheet: one picture whose palette, line and lighting every image of the case
+ * copies. `cases/<id>/style.png` wins; else a shared `styles/<art-style-slug>.png` named by the
+ * case's artStyle, so cases drawn in one style can share one sheet (README, "One style per case").
+ */
+export interface StyleSheet {
+  /** Repository-relative, forward slashes. */
+  file: string;
+  sha256: string;
+  mimeType: 'image/png';
+  bytes: Uint8Array;
+}
+
+export const CASE_STYLE_FILE = 'style.png';
+
+/** The text part sent beside the style sheet: a reference for look, not for content. */
+export const STYLE_INSTRUCTION =
+  "The attached image is this case's style sheet: match its colour palette, line work, texture and lighting. Do not copy its people, objects or composition.";
+
+/** `1940s film noir ink wash, deep blacks` → `1940s-film-noir-ink-wash-deep-blacks` (at most 80 characters). */
+export function styleSlug(artStyle: string): string {
+  return artStyle
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 80)
+    .replace(/-+$/, '');
+}
+
+export function caseStylePath(root: string, caseId: string): string {
+  return join(caseDir(root, caseId), CASE_STYLE_FILE);
+}
+
+export function sharedStylePath(root: string, artStyle: string): string {
+  return join(root, 'styles', `${styleSlug(artStyle) || 'default'}.png`);
+}
+
+function candidates(root: string, data: { id: string; artStyle?: string | undefined }): string[] {
+  const out = [caseStylePath(root, data.id)];
+  if (data.artStyle) out.push(sharedStylePath(root, data.artStyle));
+  return out;
+}
+
+function toSheet(root: string, path: string, bytes: Uint8Array): StyleSheet {
+  const checked = verifyImage(bytes);
+  if (!checked.ok || checked.header.mimeType !== 'image/png') {
+    throw new InputError(
+      `is not a PNG image${checked.ok ? ` (it holds ${checked.header.mimeType})` : `: ${checked.reason}`}`,
+      {
+        file: displayPath(path),
+      },
+    );
+  }
+  return {
+    file: relative(root, path).split('\\').join('/'),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    mimeType: 'image/png',
+    bytes,
+  };
+}
+
+/** The case's style sheet, or undefined when it has none; a broken one is an InputError naming the file. */
+export async function findStyleSheet(
+  root: string,
+  data: { id: string; artStyle?: string | undefined },
+): Promise<StyleSheet | undefined> {
+  for (const path of candidates(root, data)) {
+    const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+      throw error;
+    });
+    if (bytes) return toSheet(root, path, new Uint8Array(bytes));
+  }
+  return undefined;
+}
+
+/** Hashes of shared sheets by path, size and mtime: a scan meets one shared sheet for many cases. */
+const shaCache = new Map<string, { key: string; sha256: string }>();
+
+/**
+ * The style sheet's sha256 for the synchronous scan (one failed open per case without one), or
+ * undefined. A sheet that cannot be read counts as none here; planning reports it properly.
+ */
+export function styleShaSync(
+  root: string,
+  data: { id: string; artStyle?: string | undefined },
+): string | undefined {
+  for (const path of candidates(root, data)) {
+    // No exception for the usual case (no sheet): a scan asks this of every case.
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (!info) continue;
+    const key = `${info.size}:${info.mtimeMs}`;
+    const hit = shaCache.get(path);
+    if (hit?.key === key) return hit.sha256;
+    try {
+      const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
+      shaCache.set(path, { key, sha256 });
+      return sha256;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** The image was made with another style sheet than the case has now (or with one, or without). */
+export function styleIsStale(
+  entry: Pick<ManifestEntry, 'provenance'>,
+  currentSha: string | undefined,
+): boolean {
+  const recorded = entry.provenance?.references.find((r) => r.role === 'style')?.sha256;
+  return recorded !== currentSha;
+}
