@@ -57,9 +57,9 @@ test('batch-mode results are judged as they are collected: flagged, not repaired
     issues: [{ check: 'clothing' }],
   });
   expect(manifest.images['suspect-2']?.mode).toBe('batch');
-  // Half of (12 prompt tokens at $0.30/M + 1,290 image tokens at $30/M).
+  // Half of (12 prompt tokens at $1.50/M + 1,120 image tokens at $30/M + 180 thought tokens at $7.50/M).
   expect(manifest.images['suspect-2']?.provenance?.actualCostUsd).toBeCloseTo(
-    (12 * 0.3 + 1290 * 30) / 2e6,
+    (12 * 1.5 + 1120 * 30 + 180 * 7.5) / 2e6,
     7,
   );
   expect(manifest.lineup?.status).toBe('pass');

@@ -178,11 +178,11 @@ describe('policy flag', () => {
   });
 
   test('judge calls count against the run cost cap', async () => {
-    // Four images fit $0.157 alone; with the judge's calls the fourth would pass it.
+    // Four images ($0.0336 each) fit $0.1345 alone; with the judge's calls the fourth would pass it.
     const { summary } = await runAgainstFake(root, fake, {
       source: caseAll(),
       vision: 'flag',
-      config: { cost: { maxCost: 0.157 } },
+      config: { cost: { maxCost: 0.1345 } },
       explicitMaxCost: true,
     });
     expect(summary.exitCode).toBe(3);
