@@ -9,7 +9,7 @@ import { type BatchModeOptions, collectBatch, submitBatch } from './batch-mode/i
 import type { BatchEvents } from './events.ts';
 import { type Plan, type PlanSource, resolvePlan, wantedImages } from './plan.ts';
 import { claimBatchId, type Progress, readProgress, strip } from './progress.ts';
-import { executeBatch, type ImageCheck } from './runner.ts';
+import { executeBatch, type ImageCheck, type LimiterShare } from './runner.ts';
 import type { BatchSummary, PlannedImage } from './types.ts';
 
 export interface ProviderChoice {
@@ -125,6 +125,8 @@ export interface RunRequest {
   batchClient?: BatchClient | undefined;
   /** Job size limits and the test hook of batch mode. */
   batchOptions?: Pick<BatchModeOptions, 'limits' | 'afterCreate'>;
+  /** Shares one limiter across the batches of a group (see ExecuteOptions.limiterShare). */
+  limiterShare?: LimiterShare;
 }
 
 /** Nothing to do: no batch is created, no file written. */
@@ -232,5 +234,6 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
     ...(request.abandon ? { abandon: request.abandon } : {}),
     ...(request.check ? { check: request.check } : {}),
     ...(request.force ? { force: true } : {}),
+    ...(request.limiterShare ? { limiterShare: request.limiterShare } : {}),
   });
 }

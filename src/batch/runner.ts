@@ -49,6 +49,13 @@ export interface ExecuteOptions {
   startedToday?: number;
   /** How a user resumes this batch, for logs and recommendations. */
   resumeCommand?: string;
+  /** One limiter for several batches run one after another (a group of cases in one CI job). */
+  limiterShare?: LimiterShare;
+}
+
+/** Holds the limiter the first batch of a group made, so the later ones pace against the same starts. */
+export interface LimiterShare {
+  limiter?: StartLimiter;
 }
 
 interface Stop {
@@ -80,7 +87,8 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
   const stopOnError = progress.options.stopOnError ?? false;
   // The offline placeholder has no API to protect, so it is not paced.
   const paced = provider.name !== 'placeholder';
-  const limiter = new StartLimiter(
+  const share: LimiterShare = options.limiterShare ?? {};
+  const limiter = (share.limiter ??= new StartLimiter(
     paced
       ? {
           minGapMs: timing.delayBetweenImages,
@@ -94,7 +102,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
         }
       : { minGapMs: 0 },
     clock,
-  );
+  ));
 
   const multiCase = new Set(items.map((i) => i.caseId)).size > 1;
   const label = (item: PlannedImage) => (multiCase ? imageKey(item) : (item.suspectId ?? 'scene'));

@@ -1,0 +1,96 @@
+import * as core from '@actions/core';
+import type { LimiterShare } from '../../batch/runner.ts';
+import type { Shutdown } from '../cancel.ts';
+import { failureMessage, workspace } from '../inputs.ts';
+import {
+  type CaseOutcome,
+  type FinishedBatch,
+  type GroupStop,
+  groupOutputs,
+  reportGroup,
+  stoppedEarly,
+} from './group.ts';
+import type { Branches, Inputs } from './main.ts';
+
+/** What the group needs from the one-case run (injected: main.ts owns it and calls this). */
+export interface GroupDeps {
+  generate(
+    i: Inputs,
+    shutdown: Shutdown,
+    shared: { branches: Branches; limiterShare?: LimiterShare },
+  ): Promise<FinishedBatch[]>;
+  makeBranches(): Branches;
+  secrets: ReadonlyArray<string | undefined>;
+}
+
+/**
+ * `case-ids`: the cases one after another in this one process, each exactly as a `case-id` run
+ * would do it (its own batch, branch `images/<case-id>`, checkpoints and pull request), all under
+ * one limiter so the per-minute pacing and a learnt ceiling carry from case to case. A cancel or
+ * the deadline ends the case under way the way it ends a one-case run and leaves the later cases
+ * untouched; so does any batch that stops early (cost cap, daily quota, a bad key). An error in one
+ * case (say its case.json is broken) is reported and the group goes on; the step fails at the end.
+ */
+export async function generateGroup(i: Inputs, shutdown: Shutdown, deps: GroupDeps): Promise<void> {
+  const shared = { branches: deps.makeBranches(), limiterShare: {} as LimiterShare };
+  const outcomes: CaseOutcome[] = [];
+  let stop: GroupStop | undefined;
+  let spent = 0;
+  for (const [n, caseId] of i.caseIds.entries()) {
+    const reason = whyNotStart(i, shutdown, spent);
+    if (reason) {
+      stop = { reason, untouched: i.caseIds.slice(n) };
+      break;
+    }
+    core.info(`Case ${n + 1} of ${i.caseIds.length}: ${caseId}`);
+    const outcome = await runCase(i, caseId, spent, shutdown, shared, deps);
+    outcomes.push(outcome);
+    spent += outcome.batches.reduce((sum, b) => sum + b.result.costUsd, 0);
+    const stopped = stoppedEarly(outcome);
+    if (stopped) {
+      stop = { reason: stopped.stopReason ?? 'stopped', untouched: i.caseIds.slice(n + 1) };
+      break;
+    }
+  }
+  for (const [name, value] of Object.entries(groupOutputs(workspace(), outcomes, stop))) {
+    core.setOutput(name, value);
+  }
+  await reportGroup(outcomes, stop);
+  if (outcomes.some((o) => o.error !== undefined)) {
+    core.setFailed(
+      `${outcomes.filter((o) => o.error).length} of ${i.caseIds.length} case(s) could not be generated; see the annotations`,
+    );
+  }
+}
+
+/** A reason to start no further case: a cancel, the deadline, or a max-cost already spent. */
+function whyNotStart(i: Inputs, shutdown: Shutdown, spent: number): string | undefined {
+  if (shutdown.signal.aborted) return String(shutdown.signal.reason ?? 'stopped');
+  if (i.maxCost !== undefined && spent >= i.maxCost) return `max-cost ${i.maxCost} spent`;
+  return undefined;
+}
+
+/** One case of the group, as a `case-id` run; its own artifact name, and what is left of max-cost. */
+async function runCase(
+  i: Inputs,
+  caseId: string,
+  spent: number,
+  shutdown: Shutdown,
+  shared: { branches: Branches; limiterShare: LimiterShare },
+  deps: GroupDeps,
+): Promise<CaseOutcome> {
+  const inputs: Inputs = {
+    ...i,
+    caseId,
+    caseIds: [],
+    // max-cost is the group's: each case may spend what the ones before it left.
+    maxCost: i.maxCost === undefined ? undefined : i.maxCost - spent,
+    // Artifact names are unique within a workflow run: one per case.
+    artifactName: i.artifactName === undefined ? undefined : `${i.artifactName}-${caseId}`,
+  };
+  try {
+    return { caseId, batches: await deps.generate(inputs, shutdown, shared) };
+  } catch (error) {
+    return { caseId, batches: [], error: failureMessage(error, deps.secrets) };
+  }
+}
