@@ -88,7 +88,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
   // The offline placeholder has no API to protect, so it is not paced.
   const paced = provider.name !== 'placeholder';
   const share: LimiterShare = options.limiterShare ?? {};
-  const limiter = (share.limiter ??= new StartLimiter(
+  share.limiter ??= new StartLimiter(
     paced
       ? {
           minGapMs: timing.delayBetweenImages,
@@ -102,7 +102,8 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
         }
       : { minGapMs: 0 },
     clock,
-  ));
+  );
+  const limiter = share.limiter;
 
   const multiCase = new Set(items.map((i) => i.caseId)).size > 1;
   const label = (item: PlannedImage) => (multiCase ? imageKey(item) : (item.suspectId ?? 'scene'));
