@@ -652,16 +652,14 @@ export async function run(): Promise<void> {
       deadlineMs: inputs.deadlineMinutes === undefined ? undefined : inputs.deadlineMinutes * 60_000,
     }).install();
     checkInputs(inputs);
-    const [only, ...more] = inputs.caseIds;
-    if (more.length) {
+    if (inputs.caseIds.length) {
       await generateGroup(inputs, shutdown, {
         generate,
         makeBranches: () => new Branches(workspace(), inputs.githubToken),
         secrets,
       });
     } else {
-      // One id in case-ids is the same as case-id.
-      await generate(only ? { ...inputs, caseId: only, caseIds: [] } : inputs, shutdown);
+      await generate(inputs, shutdown);
     }
   } catch (error) {
     core.setFailed(failureMessage(error, secrets));
