@@ -212,4 +212,40 @@ describe('a backfill in a handful of jobs', () => {
     expect(rerun.outputs.total).toBe(String(13 - requested));
     expect(gemini.requests.length - again).toBe(13 - requested);
   }, 60_000);
+  test('cancel in a group: the finished case and what the case under way had answered are on the remote, the rest untouched', async () => {
+    const w = await world();
+    // The first case's four images and the second case's first answer at once; the next one hangs.
+    let seen = 0;
+    gemini.setHandler(() => (seen++ < 5 ? undefined : { kind: 'image', latencyMs: 120_000 }));
+    const before = gemini.requests.length;
+    const child = await startGroup(w, CASES.slice(0, 3).join('\n'));
+    await child.waitForOutput(/Case 2 of 3: case-2025-01-20/);
+    // The sixth request is out: one worker, so the fifth (the second case's first image) is saved.
+    await gemini.waitForRequests(before + 6);
+    // The runner's cancel: SIGINT, then SIGTERM 7.5 s later; the action ends within the 5 s window.
+    child.kill('SIGINT');
+    const run = await child.done;
+    expect(run.stderr).toBe('');
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.outputs['exit-code']).toBe('3');
+    expect(run.outputs['untouched-cases']).toBe(CASES[2]);
+    expect(gemini.requests.length - before).toBe(6);
+
+    expect(await branchesOf(w.remote)).toEqual([`images/${CASES[0]}`, `images/${CASES[1]}`]);
+    const first = JSON.parse(
+      await w.remote.show(`images/${CASES[0]}`, `cases/${CASES[0]}/images/manifest.json`),
+    );
+    expect(Object.keys(first.images)).toHaveLength(4);
+    const second = JSON.parse(
+      await w.remote.show(`images/${CASES[1]}`, `cases/${CASES[1]}/images/manifest.json`),
+    );
+    expect(Object.keys(second.images)).toHaveLength(1);
+    const progressFile = (await changedOn(w.remote, `images/${CASES[1]}`)).find((p) =>
+      p.startsWith('reports/'),
+    );
+    const progress = JSON.parse(await w.remote.show(`images/${CASES[1]}`, progressFile ?? ''));
+    expect(progress).toMatchObject({ status: 'stopped', stopReason: 'cancelled (SIGINT)' });
+    expect(w.github.pulls.map((p) => p.head).sort()).toEqual([`images/${CASES[0]}`, `images/${CASES[1]}`]);
+    expect(run.stdout).toContain(`1 case(s) left untouched (cancelled (SIGINT)): ${CASES[2]}`);
+  }, 60_000);
 });
