@@ -1,5 +1,6 @@
 import { access } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchBackfill } from './backfill.bench.ts';
 import { benchCancel } from './cancel.bench.ts';
 import { benchEngine } from './engine.bench.ts';
 import { benchGeminiOverhead } from './gemini.bench.ts';
@@ -32,6 +33,7 @@ const sections: Section[] = [
   { title: 'batch engine under a rate limit (bench/engine.bench.ts)', run: () => benchEngine() },
   await scanSection(),
   { title: 'cancelled action: SIGINT to pushed commit (bench/cancel.bench.ts)', run: () => benchCancel() },
+  { title: 'backfill of 100 cases in groups (bench/backfill.bench.ts)', run: () => benchBackfill() },
 ];
 
 const started = performance.now();

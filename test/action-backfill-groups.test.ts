@@ -1,7 +1,6 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import {
+  addCaseCopies,
   buildActions,
   checkout,
   makeLineupRemote,
@@ -52,20 +51,7 @@ async function world(): Promise<{ remote: GitRemote; github: FakeGitHub }> {
     () => remote.cleanup(),
     () => github.close(),
   );
-  const source = JSON.parse(
-    await readFile(join(remote.clone, 'cases', SAMPLE[0] ?? '', 'case.json'), 'utf8'),
-  );
-  for (const id of ADDED) {
-    const dir = join(remote.clone, 'cases', id);
-    await mkdir(dir, { recursive: true });
-    await writeFile(
-      join(dir, 'case.json'),
-      `${JSON.stringify({ ...source, id, date: id.slice(5, 15) }, null, 2)}\n`,
-    );
-  }
-  await git(remote.clone, ['add', 'cases']);
-  await git(remote.clone, ['commit', '-q', '-m', 'two more cases']);
-  await git(remote.clone, ['push', '-q', 'origin', 'main']);
+  await addCaseCopies(remote, ADDED);
   return { remote, github };
 }
 
