@@ -63,8 +63,9 @@ export function groupOutputs(
   root: string,
   outcomes: readonly CaseOutcome[],
   stop: GroupStop | undefined,
+  group?: FinishedBatch,
 ): Record<string, string> {
-  const batches = outcomes.flatMap((o) => o.batches);
+  const batches = [...outcomes.flatMap((o) => o.batches), ...(group ? [group] : [])];
   const results = batches.map((b) => b.result);
   const unique = (values: Array<string | undefined>) => [...new Set(values.filter(Boolean))].join(' ');
   const sum = (pick: (r: BatchSummary) => number) => results.reduce((n, r) => n + pick(r), 0);
@@ -94,7 +95,11 @@ export function untouchedNote(stop: GroupStop): string {
 }
 
 /** One table row per case at the end of the group's job summary, and the warning for a stopped group. */
-export async function reportGroup(outcomes: readonly CaseOutcome[], stop: GroupStop | undefined) {
+export async function reportGroup(
+  outcomes: readonly CaseOutcome[],
+  stop: GroupStop | undefined,
+  group?: FinishedBatch,
+) {
   const rows = outcomes.map((o) => {
     const results = o.batches.map((b) => b.result);
     const made = results.reduce((n, r) => n + r.successful, 0);
@@ -122,6 +127,12 @@ export async function reportGroup(outcomes: readonly CaseOutcome[], stop: GroupS
       ...rows,
       ...(stop ? stop.untouched.map((id) => `| ${escapeCell(id)} | 0 | ${formatUsd(0)} | untouched |`) : []),
       '',
+      ...(group
+        ? [
+            `New images of the group: ${group.result.total} in one batch, ${group.result.batchId} (${group.result.status}), collected into each case's branch by a later run.`,
+            '',
+          ]
+        : []),
       ...(note ? [note, ''] : []),
     ].join('\n'),
   );

@@ -5,8 +5,8 @@ import * as core from '@actions/core';
 import { readBatchFile } from '../../batch/batch-file.ts';
 import { collectSubmitted, isCollectable } from '../../batch/batch-mode/index.ts';
 import type { BatchEvents } from '../../batch/events.ts';
-import type { ImageType, PlanSource } from '../../batch/plan.ts';
-import { prepareRun } from '../../batch/prepare-run.ts';
+import type { ImageType, PlanItem, PlanSource } from '../../batch/plan.ts';
+import { type PreparedRun, prepareRun } from '../../batch/prepare-run.ts';
 import { BATCH_ID_PATTERN, readProgress } from '../../batch/progress.ts';
 import type { LimiterShare } from '../../batch/runner.ts';
 import type { BatchSummary } from '../../batch/types.ts';
@@ -39,6 +39,7 @@ import {
 } from '../inputs.ts';
 import { Checkpoints } from './checkpoint.ts';
 import { type FinishedBatch, parseCaseIds } from './group.ts';
+import { submitGroupBatch } from './group-batch.ts';
 import { BranchPublisher } from './publish.ts';
 import { generateGroup } from './run-group.ts';
 
@@ -226,25 +227,36 @@ function checkInputs(i: Inputs): void {
   }
 }
 
-/** One case (or batch file, resume, scan) of the run; a group calls it once per case. */
-async function generate(
-  i: Inputs,
-  shutdown: Shutdown,
-  shared: { branches: Branches; limiterShare?: LimiterShare } = {
-    branches: new Branches(workspace(), i.githubToken),
-  },
-): Promise<FinishedBatch[]> {
-  const root = workspace();
-  checkInputs(i);
-  const finished: FinishedBatch[] = [];
+/** The run's set-up (config, provider, Batch API client) as the action does it. */
+export function prepare(root: string, i: Inputs): Promise<PreparedRun> {
   // Never a silent placeholder in CI: without a key this throws unless provider: placeholder was asked for.
-  const setup = await prepareRun(root, i, {
+  return prepareRun(root, i, {
     apiKey: i.apiKey,
     allowFallback: false,
     warn: (message) => core.warning(message),
     flag: (name) => name,
     keyName: 'gemini-api-key',
   });
+}
+
+/** What the cases of a group share; `planOnly` stops a case after its collection and plan. */
+export interface Shared {
+  branches: Branches;
+  limiterShare?: LimiterShare;
+  /** Batch mode in a group: the case's plan goes here instead of being submitted on its own. */
+  planOnly?: (items: PlanItem[]) => void;
+}
+
+/** One case (or batch file, resume, scan) of the run; a group calls it once per case. */
+async function generate(
+  i: Inputs,
+  shutdown: Shutdown,
+  shared: Shared = { branches: new Branches(workspace(), i.githubToken) },
+): Promise<FinishedBatch[]> {
+  const root = workspace();
+  checkInputs(i);
+  const finished: FinishedBatch[] = [];
+  const setup = await prepare(root, i);
   const { config, provider, batchClient } = setup;
   const { branches } = shared;
   // Resuming a batch over several cases from a checkout without its progress file: the file is on
@@ -306,6 +318,10 @@ async function generate(
     );
     for (const item of plan.items) core.info(`  ${item.key}`);
     setOutputs({ total: plan.items.length, successful: 0, failed: 0, cost: plan.estimatedCostUsd });
+    return finished;
+  }
+  if (shared.planOnly) {
+    shared.planOnly((await run.estimate()).items);
     return finished;
   }
 
@@ -655,6 +671,11 @@ export async function run(): Promise<void> {
     if (inputs.caseIds.length) {
       await generateGroup(inputs, shutdown, {
         generate,
+        submitGroup: (i, planned, stop, shared) =>
+          submitGroupBatch(i, planned, stop, shared, {
+            prepare,
+            upload: (name, result) => uploadRunReports(workspace(), name, result),
+          }),
         makeBranches: () => new Branches(workspace(), inputs.githubToken),
         secrets,
       });

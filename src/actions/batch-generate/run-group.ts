@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import type { PlanItem } from '../../batch/plan.ts';
 import type { LimiterShare } from '../../batch/runner.ts';
 import type { Shutdown } from '../cancel.ts';
 import { failureMessage, workspace } from '../inputs.ts';
@@ -10,15 +11,18 @@ import {
   reportGroup,
   stoppedEarly,
 } from './group.ts';
-import type { Branches, Inputs } from './main.ts';
+import type { Branches, Inputs, Shared } from './main.ts';
 
 /** What the group needs from the one-case run (injected: main.ts owns it and calls this). */
 export interface GroupDeps {
-  generate(
+  generate(i: Inputs, shutdown: Shutdown, shared: Shared): Promise<FinishedBatch[]>;
+  /** Batch mode: submits the cases' plans as one batch (see submitGroupBatch). */
+  submitGroup(
     i: Inputs,
+    planned: PlanItem[],
     shutdown: Shutdown,
-    shared: { branches: Branches; limiterShare?: LimiterShare },
-  ): Promise<FinishedBatch[]>;
+    shared: Shared,
+  ): Promise<FinishedBatch | undefined>;
   makeBranches(): Branches;
   secrets: ReadonlyArray<string | undefined>;
 }
@@ -30,9 +34,17 @@ export interface GroupDeps {
  * the deadline ends the case under way the way it ends a one-case run and leaves the later cases
  * untouched; so does any batch that stops early (cost cap, daily quota, a bad key). An error in one
  * case (say its case.json is broken) is reported and the group goes on; the step fails at the end.
+ * In batch mode each case is only continued, collected and planned; the plans then go to the
+ * Batch API together, as one batch (see submitGroupBatch).
  */
 export async function generateGroup(i: Inputs, shutdown: Shutdown, deps: GroupDeps): Promise<void> {
-  const shared = { branches: deps.makeBranches(), limiterShare: {} as LimiterShare };
+  const planned: PlanItem[] = [];
+  const batchMode = i.mode === 'batch' && !i.estimateOnly;
+  const shared: Shared & { limiterShare: LimiterShare } = {
+    branches: deps.makeBranches(),
+    limiterShare: {},
+    ...(batchMode ? { planOnly: (items: PlanItem[]) => planned.push(...items) } : {}),
+  };
   const outcomes: CaseOutcome[] = [];
   let stop: GroupStop | undefined;
   let spent = 0;
@@ -52,14 +64,40 @@ export async function generateGroup(i: Inputs, shutdown: Shutdown, deps: GroupDe
       break;
     }
   }
-  for (const [name, value] of Object.entries(groupOutputs(workspace(), outcomes, stop))) {
+  let group: FinishedBatch | undefined;
+  if (batchMode && planned.length > 0) {
+    if (stop) {
+      // Nothing new goes to the Batch API once the group is stopping: those cases start next time.
+      const planless = [...new Set(planned.map((p) => p.caseId))];
+      stop = { ...stop, untouched: [...new Set([...planless, ...stop.untouched])] };
+    } else {
+      group = await submitPlanned(i, planned, shutdown, shared, deps);
+    }
+  }
+  for (const [name, value] of Object.entries(groupOutputs(workspace(), outcomes, stop, group))) {
     core.setOutput(name, value);
   }
-  await reportGroup(outcomes, stop);
+  await reportGroup(outcomes, stop, group);
   if (outcomes.some((o) => o.error !== undefined)) {
     core.setFailed(
       `${outcomes.filter((o) => o.error).length} of ${i.caseIds.length} case(s) could not be generated; see the annotations`,
     );
+  }
+}
+
+/** The group's one batch; an error in it fails the step but keeps what the cases already did. */
+async function submitPlanned(
+  i: Inputs,
+  planned: PlanItem[],
+  shutdown: Shutdown,
+  shared: Shared,
+  deps: GroupDeps,
+): Promise<FinishedBatch | undefined> {
+  try {
+    return await deps.submitGroup(i, planned, shutdown, shared);
+  } catch (error) {
+    core.setFailed(`The group's batch could not be submitted: ${failureMessage(error, deps.secrets)}`);
+    return undefined;
   }
 }
 
