@@ -8,7 +8,8 @@ import {
   runAction,
   secretKey,
 } from '../test/support/action-env.ts';
-import { startFakeGemini } from '../test/support/fake-gemini.ts';
+import { type FakeGemini, startFakeGemini } from '../test/support/fake-gemini.ts';
+import { startFakeGeminiWithBatch } from '../test/support/fake-gemini-batch.ts';
 import { startFakeGitHub } from '../test/support/fake-github.ts';
 
 /**
@@ -17,9 +18,11 @@ import { startFakeGitHub } from '../test/support/fake-github.ts';
  * ten (after). The parts that can be measured here are measured in this run with the committed
  * bundle (`npm run build` first) against the fakes at zero latency:
  * - action start: the bundle loaded, inputs read, ended (a run refused at its first check);
- * - a one-case job and a ten-case job, whole; their difference is the cost of a case (branch
- *   settle, plan, save, push, pull request), the rest of the one-case job is the action's fixed
- *   part, paid once per job.
+ * - a one-case job and a ten-case job, whole, in batch mode (the nightly's default: each case's
+ *   branch continued, collected and planned, one Batch API job submitted, each case's share
+ *   pushed) and in sync mode (the images made and pushed, a pull request per case); the
+ *   difference is the cost of a case, the rest of the one-case job the action's part paid once
+ *   per job.
  * The runner's own start and the checkout cannot be measured here: RUNNER_START_S is the stated
  * assumption. GitHub bills each job rounded up to the whole minute
  * (https://docs.github.com/en/billing/reference/actions-runner-pricing), which is what makes
@@ -37,16 +40,28 @@ const MAX_PARALLEL = 2;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
-interface Measured {
-  startS: number;
+type Mode = 'sync' | 'batch';
+
+interface JobTimes {
   oneCaseJobS: number;
   tenCaseJobS: number;
 }
 
-async function timeGroupJob(caseIds: string[], extra: string[]): Promise<number> {
+interface Measured {
+  startS: number;
+  sync: JobTimes;
+  batch: JobTimes;
+}
+
+async function fakeGemini(mode: Mode): Promise<FakeGemini> {
+  return mode === 'batch' ? (await startFakeGeminiWithBatch()).fake : startFakeGemini();
+}
+
+/** One group job of `caseIds`, whole, against fresh fakes and a fresh remote (with `extra` cases added). */
+async function timeGroupJob(mode: Mode, caseIds: string[], extra: string[]): Promise<number> {
   const token = 'ghs_benchtoken0123456789abcdef';
   const [gemini, github, remote] = await Promise.all([
-    startFakeGemini(),
+    fakeGemini(mode),
     startFakeGitHub({ token }),
     makeLineupRemote(),
   ]);
@@ -58,6 +73,8 @@ async function timeGroupJob(caseIds: string[], extra: string[]): Promise<number>
       cwd,
       inputs: {
         'case-ids': caseIds.join(' '),
+        mode,
+        fix: 'true',
         commit: 'true',
         'open-pr': 'true',
         'github-token': token,
@@ -73,9 +90,11 @@ async function timeGroupJob(caseIds: string[], extra: string[]): Promise<number>
     });
     const seconds = (performance.now() - started) / 1000;
     if (run.code !== 0 || run.outputs['exit-code'] !== '0') {
-      throw new Error(`the group job failed (${run.code}):\n${run.stdout}\n${run.stderr}`);
+      throw new Error(`the ${mode} group job failed (${run.code}):\n${run.stdout}\n${run.stderr}`);
     }
-    if (github.pulls.length !== caseIds.length) throw new Error(`expected ${caseIds.length} pull requests`);
+    // Sync: a pull request per case; batch: none until the images are collected.
+    const prs = mode === 'sync' ? caseIds.length : 0;
+    if (github.pulls.length !== prs) throw new Error(`expected ${prs} pull request(s) in ${mode} mode`);
     return seconds;
   } finally {
     await Promise.all([gemini.close(), github.close()]);
@@ -96,21 +115,33 @@ async function timeActionStart(): Promise<number> {
   }
 }
 
-/** Measures (medians of `runs`) the action start and the one- and ten-case jobs. */
-export async function measureBackfill(runs = 3): Promise<Measured> {
-  const ten = Array.from(
-    { length: CASES_PER_JOB },
-    (_, n) => `case-2025-03-${String(n + 1).padStart(2, '0')}`,
-  );
-  const starts: number[] = [];
+const TEN = Array.from({ length: CASES_PER_JOB }, (_, n) => `case-2025-03-${String(n + 1).padStart(2, '0')}`);
+
+async function measureMode(mode: Mode, runs: number): Promise<JobTimes> {
   const ones: number[] = [];
   const tens: number[] = [];
   for (let n = 0; n < runs; n++) {
-    starts.push(await timeActionStart());
-    ones.push(await timeGroupJob(['case-2025-01-19'], []));
-    tens.push(await timeGroupJob(ten, ten));
+    ones.push(await timeGroupJob(mode, ['case-2025-01-19'], []));
+    tens.push(await timeGroupJob(mode, TEN, TEN));
   }
-  return { startS: median(starts), oneCaseJobS: median(ones), tenCaseJobS: median(tens) };
+  return { oneCaseJobS: median(ones), tenCaseJobS: median(tens) };
+}
+
+/** Measures (medians of `runs`) the action start and the one- and ten-case jobs in both modes. */
+export async function measureBackfill(runs = 3): Promise<Measured> {
+  const starts: number[] = [];
+  for (let n = 0; n < runs; n++) starts.push(await timeActionStart());
+  return {
+    startS: median(starts),
+    batch: await measureMode('batch', runs),
+    sync: await measureMode('sync', runs),
+  };
+}
+
+/** A case's part and the job's fixed part, from a one-case and a ten-case job. */
+function split(t: JobTimes): { perCaseS: number; jobFixedS: number } {
+  const perCaseS = Math.max(0, (t.tenCaseJobS - t.oneCaseJobS) / (CASES_PER_JOB - 1));
+  return { perCaseS, jobFixedS: Math.max(0, t.oneCaseJobS - perCaseS) };
 }
 
 export interface Plan {
@@ -126,7 +157,7 @@ export interface Plan {
 
 /**
  * A 100-case backfill in jobs of `perJob` cases, from the measured per-job and per-case parts.
- * `caseWorkS` is what a case adds besides the measured action part (image requests in sync mode).
+ * `caseWorkS` is what a case adds besides the measured part (the real image requests in sync mode).
  */
 export function backfillPlan(
   perJob: number,
@@ -145,32 +176,35 @@ export function backfillPlan(
 
 export async function benchBackfill(): Promise<string[]> {
   const m = await measureBackfill();
-  const perCaseS = Math.max(0, (m.tenCaseJobS - m.oneCaseJobS) / (CASES_PER_JOB - 1));
-  const jobFixedS = Math.max(0, m.oneCaseJobS - perCaseS);
+  const b = split(m.batch);
+  const y = split(m.sync);
   const row = (label: string, p: Plan) =>
-    `  ${label.padEnd(34)} ${String(p.jobs).padStart(4)} jobs  ${String(p.batchApiJobs).padStart(4)} Batch API jobs  ` +
-    `${p.jobS.toFixed(1).padStart(6)} s/job  ${String(p.billedMinutes).padStart(4)} billed runner-min  ` +
+    `  ${label.padEnd(32)} ${String(p.jobs).padStart(4)} jobs ${String(p.batchApiJobs).padStart(4)} Batch API jobs ` +
+    `${p.jobS.toFixed(1).padStart(6)} s/job ${String(p.billedMinutes).padStart(4)} billed runner-min ` +
     `${p.wallMinutes.toFixed(1).padStart(5)} min wall`;
-  // Batch mode (the nightly's default): a case only submits, so its work is the measured part.
-  // Today a group submits one Batch API job per case (see README: one job per group is left to do).
-  const batch = { jobFixedS, perCaseS, caseWorkS: 0 };
-  const sync = { jobFixedS, perCaseS, caseWorkS: IMAGES_PER_CASE * SYNC_IMAGE_S };
+  // Batch mode (the nightly's default): the measured part is all a case costs tonight.
+  const batch = { ...b, caseWorkS: 0 };
+  // Sync mode: the measured part (zero-latency fake) plus the assumed time of the real requests.
+  const sync = { ...y, caseWorkS: IMAGES_PER_CASE * SYNC_IMAGE_S };
   const before = backfillPlan(1, { ...batch, batchApiJobsPerJob: 1 });
-  const after = backfillPlan(CASES_PER_JOB, { ...batch, batchApiJobsPerJob: CASES_PER_JOB });
+  const after = backfillPlan(CASES_PER_JOB, { ...batch, batchApiJobsPerJob: 1 });
   const beforeSync = backfillPlan(1, { ...sync, batchApiJobsPerJob: 0 });
   const afterSync = backfillPlan(CASES_PER_JOB, { ...sync, batchApiJobsPerJob: 0 });
+  const times = (t: JobTimes, p: { perCaseS: number; jobFixedS: number }) =>
+    `one-case job ${t.oneCaseJobS.toFixed(2)} s, ten-case job ${t.tenCaseJobS.toFixed(2)} s: per case ${p.perCaseS.toFixed(2)} s, per job ${p.jobFixedS.toFixed(2)} s`;
   return [
-    `measured (median of 3, committed bundle, fakes at zero latency):`,
+    'measured (median of 3; committed bundle; fakes at zero latency; local bare remote):',
     `  action start (node + bundle, refused at its first check): ${m.startS.toFixed(2)} s`,
-    `  one-case job: ${m.oneCaseJobS.toFixed(2)} s; ten-case job: ${m.tenCaseJobS.toFixed(2)} s`,
-    `  per case (branch settle, plan, save, push, pull request): ${perCaseS.toFixed(2)} s; per job (action start, set-up): ${jobFixedS.toFixed(2)} s`,
-    `assumed: runner start + checkout ${RUNNER_START_S} s per job; sync image ${SYNC_IMAGE_S} s; billing rounds each job up to a minute; max-parallel ${MAX_PARALLEL}`,
+    `  batch mode: ${times(m.batch, b)}`,
+    `  sync mode:  ${times(m.sync, y)}`,
+    `assumed: runner start + checkout ${RUNNER_START_S} s per job; a sync image ${SYNC_IMAGE_S} s; each job billed rounded up to a whole minute; max-parallel ${MAX_PARALLEL}`,
     `backfill of ${CASES} cases x ${IMAGES_PER_CASE} images:`,
     row('batch mode, 1 case/job (before)', before),
     row(`batch mode, ${CASES_PER_JOB} cases/job (after)`, after),
     row('sync mode, 1 case/job (before)', beforeSync),
     row(`sync mode, ${CASES_PER_JOB} cases/job (after)`, afterSync),
-    `ratios after/before: jobs ${(after.jobs / before.jobs).toFixed(2)}, billed runner-minutes batch ${(after.billedMinutes / before.billedMinutes).toFixed(2)}, sync ${(afterSync.billedMinutes / beforeSync.billedMinutes).toFixed(2)}`,
+    `after/before: jobs ${(after.jobs / before.jobs).toFixed(2)}, Batch API jobs ${(after.batchApiJobs / before.batchApiJobs).toFixed(2)}, ` +
+      `billed runner-minutes ${(after.billedMinutes / before.billedMinutes).toFixed(2)} (batch) and ${(afterSync.billedMinutes / beforeSync.billedMinutes).toFixed(2)} (sync)`,
   ];
 }
 
