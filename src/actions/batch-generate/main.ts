@@ -245,6 +245,8 @@ export interface Shared {
   limiterShare?: LimiterShare;
   /** Batch mode in a group: the case's plan goes here instead of being submitted on its own. */
   planOnly?: (items: PlanItem[]) => void;
+  /** estimate-only in a group: each case's count and price, summed into the group's outputs. */
+  onEstimate?: (images: number, costUsd: number) => void;
 }
 
 /** One case (or batch file, resume, scan) of the run; a group calls it once per case. */
@@ -318,6 +320,7 @@ async function generate(
     );
     for (const item of plan.items) core.info(`  ${item.key}`);
     setOutputs({ total: plan.items.length, successful: 0, failed: 0, cost: plan.estimatedCostUsd });
+    shared.onEstimate?.(plan.items.length, plan.estimatedCostUsd);
     return finished;
   }
   if (shared.planOnly) {

@@ -39,33 +39,23 @@ export interface GroupDeps {
  */
 export async function generateGroup(i: Inputs, shutdown: Shutdown, deps: GroupDeps): Promise<void> {
   const planned: PlanItem[] = [];
+  const estimate = { images: 0, costUsd: 0 };
   const batchMode = i.mode === 'batch' && !i.estimateOnly;
   const shared: Shared & { limiterShare: LimiterShare } = {
     branches: deps.makeBranches(),
     limiterShare: {},
     ...(batchMode ? { planOnly: (items: PlanItem[]) => planned.push(...items) } : {}),
+    onEstimate: (images: number, costUsd: number) => {
+      estimate.images += images;
+      estimate.costUsd += costUsd;
+    },
   };
-  const outcomes: CaseOutcome[] = [];
-  let stop: GroupStop | undefined;
-  let spent = 0;
-  for (const [n, caseId] of i.caseIds.entries()) {
-    const reason = whyNotStart(i, shutdown, spent);
-    if (reason) {
-      stop = { reason, untouched: i.caseIds.slice(n) };
-      break;
-    }
-    core.info(`Case ${n + 1} of ${i.caseIds.length}: ${caseId}`);
-    const outcome = await runCase(i, caseId, spent, shutdown, shared, deps);
-    outcomes.push(outcome);
-    spent += outcome.batches.reduce((sum, b) => sum + b.result.costUsd, 0);
-    const stopped = stoppedEarly(outcome);
-    if (stopped) {
-      stop = { reason: stopped.stopReason ?? 'stopped', untouched: i.caseIds.slice(n + 1) };
-      break;
-    }
-  }
+  let { outcomes, stop } = await runCases(i, shutdown, shared, deps);
   let group: FinishedBatch | undefined;
   if (batchMode && planned.length > 0) {
+    // A cancel or the deadline during the last plan also keeps the group's batch from going out.
+    const late = stop ? undefined : whyNotStart(i, shutdown, 0);
+    if (late) stop = { reason: late, untouched: [] };
     if (stop) {
       // Nothing new goes to the Batch API once the group is stopping: those cases start next time.
       const planless = [...new Set(planned.map((p) => p.caseId))];
@@ -74,15 +64,42 @@ export async function generateGroup(i: Inputs, shutdown: Shutdown, deps: GroupDe
       group = await submitPlanned(i, planned, shutdown, shared, deps);
     }
   }
-  for (const [name, value] of Object.entries(groupOutputs(workspace(), outcomes, stop, group))) {
-    core.setOutput(name, value);
-  }
+  const outputs = i.estimateOnly
+    ? { total: String(estimate.images), successful: '0', failed: '0', cost: String(estimate.costUsd) }
+    : groupOutputs(workspace(), outcomes, stop, group);
+  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
   await reportGroup(outcomes, stop, group);
-  if (outcomes.some((o) => o.error !== undefined)) {
-    core.setFailed(
-      `${outcomes.filter((o) => o.error).length} of ${i.caseIds.length} case(s) could not be generated; see the annotations`,
-    );
+  const errors = outcomes.filter((o) => o.error !== undefined).length;
+  if (errors) {
+    core.setFailed(`${errors} of ${i.caseIds.length} case(s) could not be generated; see the annotations`);
   }
+}
+
+/** The cases in order, until one stops early or nothing more may start. */
+async function runCases(
+  i: Inputs,
+  shutdown: Shutdown,
+  shared: Shared & { limiterShare: LimiterShare },
+  deps: GroupDeps,
+): Promise<{ outcomes: CaseOutcome[]; stop: GroupStop | undefined }> {
+  const outcomes: CaseOutcome[] = [];
+  let spent = 0;
+  for (const [n, caseId] of i.caseIds.entries()) {
+    const reason = whyNotStart(i, shutdown, spent);
+    if (reason) return { outcomes, stop: { reason, untouched: i.caseIds.slice(n) } };
+    core.info(`Case ${n + 1} of ${i.caseIds.length}: ${caseId}`);
+    const outcome = await runCase(i, caseId, spent, shutdown, shared, deps);
+    outcomes.push(outcome);
+    spent += outcome.batches.reduce((sum, b) => sum + b.result.costUsd, 0);
+    const stopped = stoppedEarly(outcome);
+    if (stopped) {
+      return {
+        outcomes,
+        stop: { reason: stopped.stopReason ?? 'stopped', untouched: i.caseIds.slice(n + 1) },
+      };
+    }
+  }
+  return { outcomes, stop: undefined };
 }
 
 /** The group's one batch; an error in it fails the step but keeps what the cases already did. */
