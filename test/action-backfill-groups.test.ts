@@ -237,13 +237,14 @@ describe('a backfill in a handful of jobs', () => {
   test("max-cost is the group's: the second case gets what the first left, the third is untouched", async () => {
     const w = await world();
     const before = gemini.requests.length;
-    // $0.039 an image: the first case's four cost $0.156, leaving $0.044, room for one more.
+    // At the model's price ($0.03-0.04 an image) the first case's four leave room for one more.
     const run = await (await startGroup(w, CASES.slice(0, 3).join(' '), { 'max-cost': '0.2' })).done;
     expect(run.stderr).toBe('');
     expect(run.code, run.stdout).toBe(0);
     expect(run.outputs['exit-code']).toBe('3');
     expect(gemini.requests.length - before).toBe(5);
-    expect(Number(run.outputs.cost)).toBeCloseTo(5 * 0.039, 6);
+    expect(Number(run.outputs.cost)).toBeLessThanOrEqual(0.2);
+    expect(Number(run.outputs.cost)).toBeGreaterThan(0.15);
     expect(run.outputs['untouched-cases']).toBe(CASES[2]);
     expect(await branchesOf(w.remote)).toEqual([`images/${CASES[0]}`, `images/${CASES[1]}`]);
   }, 60_000);
