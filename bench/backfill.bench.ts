@@ -1,4 +1,7 @@
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { overlayFromCommit, planBranch } from '../src/actions/branch-state.ts';
+import { makeOctokit } from '../src/github/pull-request.ts';
 import {
   addCaseCopies,
   checkout,
@@ -49,6 +52,7 @@ interface JobTimes {
 
 interface Measured {
   startS: number;
+  settleS: number;
   sync: JobTimes;
   batch: JobTimes;
 }
@@ -127,12 +131,63 @@ async function measureMode(mode: Mode, runs: number): Promise<JobTimes> {
   return { oneCaseJobS: median(ones), tenCaseJobS: median(tens) };
 }
 
-/** Measures (medians of `runs`) the action start and the one- and ten-case jobs in both modes. */
+/**
+ * A branch settle as a run does it for a case whose branch holds work: fetch the branch, ask
+ * GitHub for its pull requests, bring its images and progress files into a fresh checkout.
+ */
+async function timeSettle(runs: number): Promise<number> {
+  const token = 'ghs_benchtoken0123456789abcdef';
+  const [gemini, github, remote] = await Promise.all([
+    startFakeGemini(),
+    startFakeGitHub({ token }),
+    makeLineupRemote(),
+  ]);
+  const caseId = 'case-2025-01-19';
+  try {
+    const env = {
+      GITHUB_API_URL: github.url,
+      GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
+      GITHUB_REF: 'refs/heads/main',
+      GOOGLE_GEMINI_BASE_URL: gemini.url,
+    };
+    const inputs = { 'case-id': caseId, commit: 'true', 'open-pr': 'true', 'github-token': token };
+    const made = await runAction('batch-generate', {
+      cwd: await checkout(remote),
+      inputs: { ...inputs, 'gemini-api-key': secretKey() },
+      env,
+    });
+    if (made.code !== 0) throw new Error(`the set-up run failed:\n${made.stdout}`);
+    const octokit = makeOctokit(token, github.url);
+    const times: number[] = [];
+    for (let n = 0; n < runs; n++) {
+      const cwd = await checkout(remote);
+      const started = performance.now();
+      const plan = await planBranch({
+        cwd,
+        branch: `images/${caseId}`,
+        token,
+        octokit,
+        owner: OWNER,
+        repo: REPO_NAME,
+      });
+      if (plan.kind !== 'continue') throw new Error(`expected to continue the branch, got ${plan.kind}`);
+      await overlayFromCommit(cwd, plan.tip, [join('cases', caseId, 'images'), join('reports', 'progress')]);
+      times.push((performance.now() - started) / 1000);
+    }
+    return median(times);
+  } finally {
+    await Promise.all([gemini.close(), github.close()]);
+    await remote.cleanup();
+  }
+}
+
+/** Measures (medians of `runs`) the action start, a settle, and the one- and ten-case jobs in both modes. */
 export async function measureBackfill(runs = 3): Promise<Measured> {
   const starts: number[] = [];
   for (let n = 0; n < runs; n++) starts.push(await timeActionStart());
   return {
     startS: median(starts),
+    settleS: await timeSettle(runs),
     batch: await measureMode('batch', runs),
     sync: await measureMode('sync', runs),
   };
@@ -195,6 +250,7 @@ export async function benchBackfill(): Promise<string[]> {
   return [
     'measured (median of 3; committed bundle; fakes at zero latency; local bare remote):',
     `  action start (node + bundle, refused at its first check): ${m.startS.toFixed(2)} s`,
+    `  branch settle of a case with work on its branch (fetch, pull requests, overlay): ${m.settleS.toFixed(2)} s (part of a case's time)`,
     `  batch mode: ${times(m.batch, b)}`,
     `  sync mode:  ${times(m.sync, y)}`,
     `assumed: runner start + checkout ${RUNNER_START_S} s per job; a sync image ${SYNC_IMAGE_S} s; each job billed rounded up to a whole minute; max-parallel ${MAX_PARALLEL}`,
