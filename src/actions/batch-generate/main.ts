@@ -336,8 +336,6 @@ async function generate(
   // Refuse before anything is generated when the pull request could not be opened.
   if (i.openPr && branch) await pullRequestBase(root, branch);
 
-  // A cancel or the deadline during the set-up above: this case is not started at all.
-  if (shutdown.signal.aborted) return finished;
   let grouped = false;
   const live = new LiveBatch(i, shutdown, (batchId) =>
     publisherFor(root, i, { batchId, cases, branch, branches }),
