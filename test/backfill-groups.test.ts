@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { parseCaseIds } from '../src/actions/batch-generate/group.ts';
+import { groupOutputs, parseCaseIds } from '../src/actions/batch-generate/group.ts';
 import { caseShare } from '../src/actions/batch-generate/group-batch.ts';
 import { groupCases } from '../src/actions/scan-missing/main.ts';
 import type { Progress } from '../src/batch/progress.ts';
+import type { BatchSummary } from '../src/batch/types.ts';
 import { InputErrors } from '../src/errors.ts';
 
 describe('case-ids', () => {
@@ -74,4 +75,62 @@ test("a case's share of a group batch holds only its images and its keys of each
     'batches/one',
     'batches/two',
   ]);
+});
+
+describe('the outputs of a group', () => {
+  const result = (batchId: string, exitCode: 0 | 1 | 3, costUsd: number) =>
+    ({
+      batchId,
+      status: exitCode === 3 ? 'stopped' : 'completed',
+      exitCode,
+      total: 4,
+      successful: exitCode === 0 ? 4 : 2,
+      failed: exitCode === 1 ? 2 : 0,
+      costUsd,
+      errorReportFile: `/w/reports/errors/${batchId}.json`,
+    }) as unknown as BatchSummary;
+
+  test('counts and cost summed, lists separated by spaces, a stop gives 3', () => {
+    const out = groupOutputs(
+      '/w',
+      [
+        {
+          caseId: 'case-2025-01-19',
+          batches: [{ result: result('batch-a', 0, 0.1), branch: 'images/case-2025-01-19' }],
+        },
+        {
+          caseId: 'case-2025-01-20',
+          batches: [{ result: result('batch-b', 3, 0.05), branch: 'images/case-2025-01-20' }],
+        },
+      ],
+      { reason: 'deadline-minutes reached', untouched: ['case-2025-01-21'] },
+    );
+    expect(out).toMatchObject({
+      'batch-id': 'batch-a batch-b',
+      total: '8',
+      successful: '6',
+      cost: '0.15',
+      branch: 'images/case-2025-01-19 images/case-2025-01-20',
+      'report-path': 'reports/errors/batch-a.json reports/errors/batch-b.json',
+      'exit-code': '3',
+      'untouched-cases': 'case-2025-01-21',
+    });
+  });
+
+  test('a failure outranks a stop; an error in a case counts as a failure', () => {
+    const stop = { reason: 'stopped', untouched: [] };
+    expect(
+      groupOutputs(
+        '/w',
+        [{ caseId: 'case-2025-01-19', batches: [{ result: result('batch-a', 1, 0) }] }],
+        stop,
+      )['exit-code'],
+    ).toBe('1');
+    expect(
+      groupOutputs('/w', [{ caseId: 'case-2025-01-19', batches: [], error: 'broken' }], undefined)[
+        'exit-code'
+      ],
+    ).toBe('1');
+    expect(groupOutputs('/w', [], undefined)['exit-code']).toBe('0');
+  });
 });

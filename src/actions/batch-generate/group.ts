@@ -56,8 +56,8 @@ export function stoppedEarly(outcome: CaseOutcome): BatchSummary | undefined {
 
 /**
  * The step's outputs for a group: counts and cost summed over every case's batches; batch ids,
- * branches and pull request URLs as space-separated lists; `exit-code` the worst of them (3 when
- * the group stopped early, else 1 when anything failed).
+ * branches and pull request URLs as space-separated lists; `exit-code` 1 when anything failed,
+ * else 3 when the group stopped early, else 0.
  */
 export function groupOutputs(
   root: string,
@@ -79,7 +79,8 @@ export function groupOutputs(
     branch: unique(batches.map((b) => b.branch)),
     'pull-request-url': unique(batches.map((b) => b.pullRequestUrl)),
     'report-path': results.map((r) => relative(root, r.errorReportFile)).join(' '),
-    'exit-code': String(stop ? 3 : failed ? 1 : 0),
+    // As one run would say it: a failure (a bad key included) outranks a stop on purpose.
+    'exit-code': String(failed ? 1 : stop ? 3 : 0),
     'untouched-cases': stop ? stop.untouched.join(' ') : '',
   };
 }
