@@ -117,6 +117,8 @@ export interface RunRequest {
   check?: ImageCheck;
   /** Makes new batch ids unique across parallel CI jobs (e.g. the run id and the case); see claimBatchId. */
   batchIdScope?: string;
+  /** Shares one limiter across the batches of a group (see ExecuteOptions.limiterShare). */
+  limiterShare?: LimiterShare;
   /** Called with the claimed batch id before the first request (actions publish it early). */
   onBatchId?: (batchId: string) => void;
   /** `batch`: new batches are submitted as Gemini batch jobs instead of generated now. */
@@ -125,8 +127,6 @@ export interface RunRequest {
   batchClient?: BatchClient | undefined;
   /** Job size limits and the test hook of batch mode. */
   batchOptions?: Pick<BatchModeOptions, 'limits' | 'afterCreate'>;
-  /** Shares one limiter across the batches of a group (see ExecuteOptions.limiterShare). */
-  limiterShare?: LimiterShare;
 }
 
 /** Nothing to do: no batch is created, no file written. */
@@ -232,8 +232,8 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
     ...(request.events ? { events: request.events } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
     ...(request.abandon ? { abandon: request.abandon } : {}),
+    ...(request.limiterShare ? { limiterShare: request.limiterShare } : {}),
     ...(request.check ? { check: request.check } : {}),
     ...(request.force ? { force: true } : {}),
-    ...(request.limiterShare ? { limiterShare: request.limiterShare } : {}),
   });
 }

@@ -27,6 +27,11 @@ import type { BatchMetrics, BatchSummary, FailureRecord, PlannedImage } from './
 /** Checks a fresh image before it is saved; returns the names of failed checks (empty = good). */
 export type ImageCheck = (item: PlanItem, bytes: Uint8Array) => Promise<string[]> | string[];
 
+/** Holds the limiter the first batch of a group made, so the later ones pace against the same starts. */
+export interface LimiterShare {
+  limiter?: StartLimiter;
+}
+
 export interface ExecuteOptions {
   root: string;
   config: Config;
@@ -47,15 +52,10 @@ export interface ExecuteOptions {
   force?: boolean;
   /** Requests already started today by earlier runs (for rateLimit.requestsPerDay); default: read from the progress files. */
   startedToday?: number;
-  /** How a user resumes this batch, for logs and recommendations. */
-  resumeCommand?: string;
   /** One limiter for several batches run one after another (a group of cases in one CI job). */
   limiterShare?: LimiterShare;
-}
-
-/** Holds the limiter the first batch of a group made, so the later ones pace against the same starts. */
-export interface LimiterShare {
-  limiter?: StartLimiter;
+  /** How a user resumes this batch, for logs and recommendations. */
+  resumeCommand?: string;
 }
 
 interface Stop {
