@@ -30,8 +30,8 @@ async function scanSection(): Promise<Section> {
 const sections: Section[] = [
   { title: 'placeholder provider (bench/placeholder.bench.ts)', run: () => benchPlaceholder() },
   { title: 'gemini provider overhead (bench/gemini.bench.ts)', run: () => benchGeminiOverhead() },
-  { title: 'batch engine under a rate limit (bench/engine.bench.ts)', run: () => benchEngine() },
   { title: 'backfill of 100 cases in groups (bench/backfill.bench.ts)', run: () => benchBackfill() },
+  { title: 'batch engine under a rate limit (bench/engine.bench.ts)', run: () => benchEngine() },
   await scanSection(),
   { title: 'cancelled action: SIGINT to pushed commit (bench/cancel.bench.ts)', run: () => benchCancel() },
 ];
