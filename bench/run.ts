@@ -1,5 +1,6 @@
 import { access } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchBackfill } from './backfill.bench.ts';
 import { benchCancel } from './cancel.bench.ts';
 import { benchEngine } from './engine.bench.ts';
 import { benchGeminiOverhead } from './gemini.bench.ts';
@@ -34,6 +35,7 @@ async function scanSection(): Promise<Section> {
 const sections: Section[] = [
   { title: 'placeholder provider (bench/placeholder.bench.ts)', run: () => benchPlaceholder() },
   { title: 'gemini provider overhead (bench/gemini.bench.ts)', run: () => benchGeminiOverhead() },
+  { title: 'backfill of 100 cases in groups (bench/backfill.bench.ts)', run: () => benchBackfill() },
   { title: 'batch engine under a rate limit (bench/engine.bench.ts)', run: () => benchEngine() },
   { title: 'limiter and breaker (bench/limiter.bench.ts)', run: () => benchLimiter() },
   await scanSection(),

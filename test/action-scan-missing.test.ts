@@ -19,11 +19,9 @@ test('scan-all: the matrix lists every case with work, the export is a batch fil
   const cwd = await checkout(remote);
   const run = await runAction('scan-missing', { cwd, inputs: { 'scan-all': 'true' }, env: {} });
   expect(run.code, run.stdout + run.stderr).toBe(0);
-  expect(JSON.parse(run.outputs.matrix ?? '')).toEqual([
-    'case-2025-01-19',
-    'case-2025-01-20',
-    'case-2025-01-21',
-  ]);
+  // Ten cases to a job by default: the three cases are one matrix entry, batch-generate's case-ids.
+  expect(JSON.parse(run.outputs.matrix ?? '')).toEqual(['case-2025-01-19 case-2025-01-20 case-2025-01-21']);
+  expect(run.outputs['case-count']).toBe('3');
   expect(run.outputs['missing-count']).toBe('13');
   expect(run.outputs['deferred-cases']).toBe('0');
   expect(run.stdout).not.toContain('Matrix capped');
@@ -40,10 +38,11 @@ test('max-cases caps the matrix; the rest is left for the next run, and the log 
   const cwd = await checkout(remote);
   const run = await runAction('scan-missing', {
     cwd,
-    inputs: { 'scan-all': 'true', 'max-cases': '2' },
+    inputs: { 'scan-all': 'true', 'max-cases': '2', 'cases-per-job': '1' },
     env: {},
   });
   expect(run.code, run.stdout + run.stderr).toBe(0);
+  // One case to a job: each entry is a plain case id, as before groups.
   expect(JSON.parse(run.outputs.matrix ?? '')).toEqual(['case-2025-01-19', 'case-2025-01-20']);
   expect(run.outputs['deferred-cases']).toBe('1');
   // missing-count is all the work found, the deferred case's images included; so is the export.
@@ -56,6 +55,18 @@ test('max-cases caps the matrix; the rest is left for the next run, and the log 
     'The matrix holds the first 2 of 3 cases (max-cases 2); 1 case(s) (case-2025-01-21 to case-2025-01-21) are left for the next run.';
   expect(run.stdout).toContain(`::warning title=Matrix capped::${note}`);
   expect(run.summary).toContain(note);
+});
+
+test.each(['0', '257', '2.5', 'many'])('cases-per-job %s is bad input', async (value) => {
+  const cwd = await checkout(remote);
+  const run = await runAction('scan-missing', {
+    cwd,
+    inputs: { 'scan-all': 'true', 'cases-per-job': value },
+    env: {},
+  });
+  expect(run.code).toBe(1);
+  expect(run.stdout).toContain('::error::cases-per-job: ');
+  expect(run.outputs.matrix).toBeUndefined();
 });
 
 test.each(['0', '257', '2.5', 'many'])('max-cases %s is bad input', async (value) => {
@@ -87,7 +98,7 @@ test('one case, and an unreadable case among many is a warning rather than a fai
 
   const all = await runAction('scan-missing', { cwd, inputs: { 'scan-all': 'true' }, env: {} });
   expect(all.code).toBe(0);
-  expect(JSON.parse(all.outputs.matrix ?? '')).toEqual(['case-2025-01-19', 'case-2025-01-21']);
+  expect(JSON.parse(all.outputs.matrix ?? '')).toEqual(['case-2025-01-19 case-2025-01-21']);
   expect(all.stdout).toMatch(/::warning title=case-2025-01-20 cannot be scanned/);
 
   const broken = await runAction('scan-missing', { cwd, inputs: { 'case-id': 'case-2025-01-20' }, env: {} });

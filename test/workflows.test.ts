@@ -145,12 +145,13 @@ test('the generation workflows share one concurrency group per case branch', () 
     return ((j?.concurrency ?? doc.concurrency) as Yaml).group;
   };
   expect(group('generate-images.yml')).toBe(`lineup-images/${ex('inputs.case-id')}`);
-  expect(group('nightly.yml', 'generate')).toBe(`lineup-images/${ex('matrix.case-id')}`);
+  // A matrix entry of one case is that case id, so the group is the same name; a longer group is its ids.
+  expect(group('nightly.yml', 'generate')).toBe(`lineup-images/${ex('matrix.cases')}`);
   // The review job's branch is images/<case-id>, so its group lands on the same name.
   expect(group('image-review.yml', 'review')).toBe(`lineup-${ex('needs.gate.outputs.head-ref')}`);
 });
 
-test('nightly: scan, then a bounded matrix of cases from its output', () => {
+test('nightly: scan, then a bounded matrix of case groups from its output', () => {
   const doc = load(join(WORKFLOWS, 'nightly.yml'));
   expect((doc.on as Yaml).schedule).toEqual([{ cron: '0 2 * * *' }]);
   const generate = (doc.jobs as Record<string, Yaml>).generate as Yaml;
@@ -158,8 +159,15 @@ test('nightly: scan, then a bounded matrix of cases from its output', () => {
   expect(generate.strategy).toMatchObject({
     'max-parallel': 2,
     'fail-fast': false,
-    matrix: { 'case-id': ex('fromJSON(needs.scan.outputs.matrix)') },
+    matrix: { cases: ex('fromJSON(needs.scan.outputs.matrix)') },
   });
+  const scan = steps((doc.jobs as Record<string, Yaml>).scan as Yaml).find(
+    (s) => s.uses === './actions/scan-missing',
+  ) as Yaml;
+  expect((scan.with as Yaml)['cases-per-job']).toBe(10);
+  const step = steps(generate).find((s) => s.uses === './actions/batch-generate') as Yaml;
+  expect((step.with as Yaml)['case-ids']).toBe(ex('matrix.cases'));
+  expect((step.with as Yaml)['case-id']).toBeUndefined();
 });
 
 test('generate-images: the dispatch inputs the issue names', () => {

@@ -8,6 +8,7 @@ import { chooseBatchClient, withoutInFlight } from './batch-mode/index.ts';
 import type { BatchEvents } from './events.ts';
 import type { PlanSource } from './plan.ts';
 import { chooseProvider, type EmptyRun, type PlannedBatch, planBatch, runBatch } from './run-batch.ts';
+import type { LimiterShare } from './runner.ts';
 import { chooseSource, type SourceChoice } from './source.ts';
 import type { BatchSummary } from './types.ts';
 
@@ -49,6 +50,8 @@ export interface RunExtra {
   abandon?: AbortSignal | undefined;
   onBatchId?: (batchId: string) => void;
   batchIdScope?: string | undefined;
+  /** One limiter for the batches of a group of cases run one after another. */
+  limiterShare?: LimiterShare;
 }
 
 export interface ChosenRun {
@@ -162,6 +165,7 @@ export async function prepareRun(root: string, options: RunOptions, face: RunFac
           ...(extra.abandon ? { abandon: extra.abandon } : {}),
           ...(extra.onBatchId ? { onBatchId: extra.onBatchId } : {}),
           ...(extra.batchIdScope ? { batchIdScope: extra.batchIdScope } : {}),
+          ...(extra.limiterShare ? { limiterShare: extra.limiterShare } : {}),
         }),
     };
   };

@@ -11,7 +11,7 @@ import { type BatchModeOptions, collectBatch, submitBatch } from './batch-mode/i
 import type { BatchEvents } from './events.ts';
 import { type Plan, type PlanSource, resolvePlan, wantedImages } from './plan.ts';
 import { claimBatchId, type Progress, readProgress, strip } from './progress.ts';
-import { executeBatch, type ImageCheck } from './runner.ts';
+import { executeBatch, type ImageCheck, type LimiterShare } from './runner.ts';
 import type { BatchSummary, PlannedImage } from './types.ts';
 
 export interface ProviderChoice {
@@ -122,6 +122,8 @@ export interface RunRequest {
   check?: ImageCheck;
   /** Makes new batch ids unique across parallel CI jobs (e.g. the run id and the case); see claimBatchId. */
   batchIdScope?: string;
+  /** Shares one limiter across the batches of a group (see ExecuteOptions.limiterShare). */
+  limiterShare?: LimiterShare;
   /** Called with the claimed batch id before the first request (actions publish it early). */
   onBatchId?: (batchId: string) => void;
   /** `batch`: new batches are submitted as Gemini batch jobs instead of generated now. */
@@ -243,6 +245,7 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
     ...(request.events ? { events: request.events } : {}),
     ...(request.signal ? { signal: request.signal } : {}),
     ...(request.abandon ? { abandon: request.abandon } : {}),
+    ...(request.limiterShare ? { limiterShare: request.limiterShare } : {}),
     ...(request.check ? { check: request.check } : {}),
     ...(request.force ? { force: true } : {}),
     ...(vision ? { vision } : {}),

@@ -39,6 +39,11 @@ import type { BatchMetrics, BatchSummary, FailureRecord, PlannedImage } from './
 /** Checks a fresh image before it is saved; returns the names of failed checks (empty = good). */
 export type ImageCheck = (item: PlanItem, bytes: Uint8Array) => Promise<string[]> | string[];
 
+/** Holds the limiter the first batch of a group made, so the later ones pace against the same starts. */
+export interface LimiterShare {
+  limiter?: StartLimiter;
+}
+
 export interface ExecuteOptions {
   root: string;
   config: Config;
@@ -59,6 +64,8 @@ export interface ExecuteOptions {
   force?: boolean;
   /** Requests already started today by earlier runs (for rateLimit.requestsPerDay); default: read from the progress files. */
   startedToday?: number;
+  /** One limiter for several batches run one after another (a group of cases in one CI job). */
+  limiterShare?: LimiterShare;
   /** How a user resumes this batch, for logs and recommendations. */
   resumeCommand?: string;
   /** The vision judge, run on every image that passes the pixel checks (README, "Vision QA"). */
@@ -96,7 +103,8 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
   const stopOnError = progress.options.stopOnError ?? false;
   // The offline placeholder has no API to protect, so it is not paced.
   const paced = provider.name !== 'placeholder';
-  const limiter = new StartLimiter(
+  const share: LimiterShare = options.limiterShare ?? {};
+  share.limiter ??= new StartLimiter(
     paced
       ? {
           minGapMs: timing.delayBetweenImages,
@@ -111,6 +119,7 @@ export async function executeBatch(options: ExecuteOptions): Promise<BatchSummar
       : { minGapMs: 0 },
     clock,
   );
+  const limiter = share.limiter;
 
   const breaker = new FailureBreaker(config.retry);
   let tripped: Trip | undefined;

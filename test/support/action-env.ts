@@ -226,3 +226,23 @@ export function repoText(repo: string): Promise<string> {
 export function secretKey(): string {
   return `AIzaTEST${randomUUID().replace(/-/g, '')}`;
 }
+
+/**
+ * Adds cases to the remote's main: copies of the first sample case under new ids (and dates), for
+ * tests and benches that need more cases than the samples.
+ */
+export async function addCaseCopies(remote: GitRemote, ids: readonly string[]): Promise<void> {
+  const source = JSON.parse(
+    await readFile(join(remote.clone, 'cases', 'case-2025-01-19', 'case.json'), 'utf8'),
+  );
+  for (const id of ids) {
+    await mkdir(join(remote.clone, 'cases', id), { recursive: true });
+    await writeFile(
+      join(remote.clone, 'cases', id, 'case.json'),
+      `${JSON.stringify({ ...source, id, date: id.slice(5, 15) }, null, 2)}\n`,
+    );
+  }
+  await git(remote.clone, ['add', 'cases']);
+  await git(remote.clone, ['commit', '-q', '-m', `${ids.length} more cases`]);
+  await git(remote.clone, ['push', '-q', 'origin', 'main']);
+}

@@ -5,9 +5,10 @@ import * as core from '@actions/core';
 import { readBatchFile } from '../../batch/batch-file.ts';
 import { collectSubmitted, isCollectable } from '../../batch/batch-mode/index.ts';
 import type { BatchEvents } from '../../batch/events.ts';
-import type { ImageType, PlanSource } from '../../batch/plan.ts';
-import { prepareRun } from '../../batch/prepare-run.ts';
+import type { ImageType, PlanItem, PlanSource } from '../../batch/plan.ts';
+import { type PreparedRun, prepareRun } from '../../batch/prepare-run.ts';
 import { BATCH_ID_PATTERN, readProgress } from '../../batch/progress.ts';
+import type { LimiterShare } from '../../batch/runner.ts';
 import type { BatchSummary } from '../../batch/types.ts';
 import { assertCaseId } from '../../cases/ids.ts';
 import { InputError } from '../../errors.ts';
@@ -37,12 +38,17 @@ import {
   workspace,
 } from '../inputs.ts';
 import { Checkpoints } from './checkpoint.ts';
+import { type FinishedBatch, parseCaseIds } from './group.ts';
+import { submitGroupBatch } from './group-batch.ts';
 import { BranchPublisher } from './publish.ts';
+import { generateGroup } from './run-group.ts';
 
 const TYPES: readonly ImageType[] = ['all', 'suspects', 'scene'];
 
-interface Inputs {
+export interface Inputs {
   caseId: string | undefined;
+  /** `case-ids`: a group of cases run one after another, each on its own branch and pull request. */
+  caseIds: string[];
   type: ImageType;
   batchFile: string | undefined;
   resume: string | undefined;
@@ -67,6 +73,7 @@ interface Inputs {
 function readInputs(): Inputs {
   return {
     caseId: optionalInput('case-id'),
+    caseIds: parseCaseIds(optionalInput('case-ids')),
     type: oneOf('type', TYPES) ?? 'all',
     batchFile: optionalInput('batch-file'),
     resume: optionalInput('resume'),
@@ -155,7 +162,7 @@ async function pullRequestBase(root: string, head: string): Promise<string> {
  * BranchPlan). A branch the run continues from is overlaid into the working tree before anything
  * is planned or generated for it, so the run adds to what the branch already holds.
  */
-class Branches {
+export class Branches {
   private readonly plans = new Map<string, BranchPlan>();
   /** Paths already brought over per branch: a second look only adds what the first did not cover. */
   private readonly overlaid = new Map<string, Set<string>>();
@@ -203,8 +210,8 @@ class Branches {
   }
 }
 
-async function generate(i: Inputs, shutdown: Shutdown): Promise<void> {
-  const root = workspace();
+/** Checks that hold for the whole run, before anything is planned. */
+function checkInputs(i: Inputs): void {
   if (i.openPr && !i.commit) {
     throw new InputError('open-pr needs commit: true (the pull request shows the committed images)', {
       field: 'open-pr',
@@ -213,16 +220,47 @@ async function generate(i: Inputs, shutdown: Shutdown): Promise<void> {
   if ((i.commit || i.openPr) && !i.githubToken) {
     throw new InputError('commit and open-pr need github-token', { field: 'github-token' });
   }
+  if (i.caseIds.length && (i.caseId || i.batchFile || i.resume || i.scanAll)) {
+    throw new InputError('give case-ids alone, not with case-id, batch-file, resume or scan-all', {
+      field: 'case-ids',
+    });
+  }
+}
+
+/** The run's set-up (config, provider, Batch API client) as the action does it. */
+export function prepare(root: string, i: Inputs): Promise<PreparedRun> {
   // Never a silent placeholder in CI: without a key this throws unless provider: placeholder was asked for.
-  const setup = await prepareRun(root, i, {
+  return prepareRun(root, i, {
     apiKey: i.apiKey,
     allowFallback: false,
     warn: (message) => core.warning(message),
     flag: (name) => name,
     keyName: 'gemini-api-key',
   });
+}
+
+/** What the cases of a group share; `planOnly` stops a case after its collection and plan. */
+export interface Shared {
+  branches: Branches;
+  limiterShare?: LimiterShare;
+  /** Batch mode in a group: the case's plan goes here instead of being submitted on its own. */
+  planOnly?: (items: PlanItem[]) => void;
+  /** estimate-only in a group: each case's count and price, summed into the group's outputs. */
+  onEstimate?: (images: number, costUsd: number) => void;
+}
+
+/** One case (or batch file, resume, scan) of the run; a group calls it once per case. */
+async function generate(
+  i: Inputs,
+  shutdown: Shutdown,
+  shared: Shared = { branches: new Branches(workspace(), i.githubToken) },
+): Promise<FinishedBatch[]> {
+  const root = workspace();
+  checkInputs(i);
+  const finished: FinishedBatch[] = [];
+  const setup = await prepare(root, i);
   const { config, provider, batchClient } = setup;
-  const branches = new Branches(root, i.githubToken);
+  const { branches } = shared;
   // Resuming a batch over several cases from a checkout without its progress file: the file is on
   // images/<batch-id> (a one-case batch's is on images/<case-id>, which a case-id run brings).
   if (
@@ -263,11 +301,13 @@ async function generate(i: Inputs, shutdown: Shutdown): Promise<void> {
       }
       const doneCases = await casesOfBatch(root, done.batchId);
       const artifactName = `${i.artifactName ?? 'lineup-report'}-${done.batchId}`;
-      await finish(root, { ...i, artifactName }, done, {
-        cases: doneCases,
-        branch: undefined,
-        branches,
-      });
+      finished.push(
+        await finish(root, { ...i, artifactName }, done, {
+          cases: doneCases,
+          branch: undefined,
+          branches,
+        }),
+      );
       collectedCount += 1;
     }
   }
@@ -280,7 +320,12 @@ async function generate(i: Inputs, shutdown: Shutdown): Promise<void> {
     );
     for (const item of plan.items) core.info(`  ${item.key}`);
     setOutputs({ total: plan.items.length, successful: 0, failed: 0, cost: plan.estimatedCostUsd });
-    return;
+    shared.onEstimate?.(plan.items.length, plan.estimatedCostUsd);
+    return finished;
+  }
+  if (shared.planOnly) {
+    shared.planOnly((await run.estimate()).items);
+    return finished;
   }
 
   const cases = await plannedCases(root, run.source, i.resume);
@@ -306,6 +351,7 @@ async function generate(i: Inputs, shutdown: Shutdown): Promise<void> {
             batchIdScope: `${process.env.GITHUB_RUN_ID}-${i.caseId ?? i.batchFile ?? 'scan'}`,
           }
         : {}),
+      ...(shared.limiterShare ? { limiterShare: shared.limiterShare } : {}),
       onBatchId: (batchId) => {
         core.setOutput('batch-id', batchId);
         core.startGroup(`Batch ${batchId}`);
@@ -325,7 +371,7 @@ async function generate(i: Inputs, shutdown: Shutdown): Promise<void> {
     if (collectedCount > 0) {
       // The outputs and the job summary already describe the batch(es) collected above: keep them.
       core.info(`Nothing new to generate after collecting ${collectedCount} batch(es).${inFlight}`);
-      return;
+      return finished;
     }
     core.info(
       `Nothing to generate: ${result.skipped} image(s) already present (use force to regenerate).${inFlight}`,
@@ -334,9 +380,10 @@ async function generate(i: Inputs, shutdown: Shutdown): Promise<void> {
     await writeJobSummary(
       `## lineup images\n\nNothing to generate: ${result.skipped} image(s) already present.${inFlight}\n`,
     );
-    return;
+    return finished;
   }
-  await finish(root, i, result, { cases, branch, branches, live });
+  finished.push(await finish(root, i, result, { cases, branch, branches, live }));
+  return finished;
 }
 
 /** The publisher of a batch's branch: its cases, branch and pull request base are settled here. */
@@ -479,7 +526,7 @@ async function finish(
   i: Inputs,
   result: BatchSummary,
   state: { cases: string[]; branch: string | undefined; branches: Branches; live?: LiveBatch },
-): Promise<void> {
+): Promise<FinishedBatch> {
   const reportPath = relative(root, result.errorReportFile);
   setOutputs({
     'batch-id': result.batchId,
@@ -559,6 +606,11 @@ async function finish(
       `${result.failed} of ${result.total} image(s) failed in ${result.batchId}; see the annotations and ${reportPath}`,
     );
   }
+  return {
+    result,
+    ...(i.commit ? { branch } : {}),
+    ...(pullRequestUrl ? { pullRequestUrl } : {}),
+  };
 }
 
 /** What a person does after a stopped batch: run the same thing again, or resume it by id. */
@@ -617,7 +669,21 @@ export async function run(): Promise<void> {
     shutdown = new Shutdown({
       deadlineMs: inputs.deadlineMinutes === undefined ? undefined : inputs.deadlineMinutes * 60_000,
     }).install();
-    await generate(inputs, shutdown);
+    checkInputs(inputs);
+    if (inputs.caseIds.length) {
+      await generateGroup(inputs, shutdown, {
+        generate,
+        submitGroup: (i, planned, stop, shared) =>
+          submitGroupBatch(i, planned, stop, shared, {
+            prepare,
+            upload: (name, result) => uploadRunReports(workspace(), name, result),
+          }),
+        makeBranches: () => new Branches(workspace(), inputs.githubToken),
+        secrets,
+      });
+    } else {
+      await generate(inputs, shutdown);
+    }
   } catch (error) {
     core.setFailed(failureMessage(error, secrets));
   } finally {

@@ -15,6 +15,8 @@ export const DEFAULT_EXPORT = join('reports', 'missing-images.json');
 export const DEFAULT_MAX_CASES = 100;
 /** GitHub refuses a matrix of more than 256 jobs, failing the whole workflow. */
 export const GITHUB_MATRIX_LIMIT = 256;
+/** Cases per matrix entry unless `cases-per-job` says otherwise (see README, "A backfill in a handful of jobs"). */
+export const DEFAULT_CASES_PER_JOB = 10;
 
 function maxCasesInput(): number {
   const value = optionalInput('max-cases');
@@ -29,6 +31,29 @@ function maxCasesInput(): number {
   return n;
 }
 
+function casesPerJobInput(): number {
+  const value = optionalInput('cases-per-job');
+  if (value === undefined) return DEFAULT_CASES_PER_JOB;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > GITHUB_MATRIX_LIMIT) {
+    throw new InputError(`${JSON.stringify(value)} is not a whole number from 1 to ${GITHUB_MATRIX_LIMIT}`, {
+      field: 'cases-per-job',
+    });
+  }
+  return n;
+}
+
+/**
+ * The matrix entries: the cases in order, `size` to an entry, each entry one string of case ids
+ * separated by spaces (what batch-generate's `case-ids` reads; with size 1, a plain case id as
+ * before). Consecutive ids, so a job's cases are neighbouring dates.
+ */
+export function groupCases(caseIds: readonly string[], size: number): string[] {
+  const groups: string[] = [];
+  for (let at = 0; at < caseIds.length; at += size) groups.push(caseIds.slice(at, at + size).join(' '));
+  return groups;
+}
+
 async function scan(): Promise<void> {
   const root = workspace();
   const caseId = optionalInput('case-id');
@@ -37,6 +62,7 @@ async function scan(): Promise<void> {
     throw new InputError('give exactly one of case-id or scan-all: true', { field: 'inputs' });
   }
   const maxCases = maxCasesInput();
+  const casesPerJob = casesPerJobInput();
   const exportPath = optionalInput('export-path') ?? DEFAULT_EXPORT;
   const file = isAbsolute(exportPath) ? exportPath : resolve(root, exportPath);
 
@@ -56,12 +82,14 @@ async function scan(): Promise<void> {
   // missing-count is every image found, deferred cases' included: the work that remains, not this run's share.
   core.setOutput('missing-count', String(images.length));
   core.setOutput('report-path', relative(root, file).startsWith('..') ? file : relative(root, file));
-  core.setOutput('matrix', JSON.stringify(matrix));
+  core.setOutput('matrix', JSON.stringify(groupCases(matrix, casesPerJob)));
+  core.setOutput('case-count', String(matrix.length));
   core.setOutput('deferred-cases', String(deferred.length));
 
   const todo = report.images.filter(needsGeneration);
   core.info(
-    `${report.cases} case(s) scanned: ${images.length} image(s) to generate in ${withWork.length} case(s)` +
+    `${report.cases} case(s) scanned: ${images.length} image(s) to generate in ${withWork.length} case(s); ` +
+      `the matrix holds ${matrix.length} of them in ${Math.ceil(matrix.length / casesPerJob)} job(s) of up to ${casesPerJob}` +
       (report.problems.length ? `, ${report.problems.length} case(s) unreadable` : ''),
   );
   const deferredNote = deferred.length
