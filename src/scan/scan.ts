@@ -9,6 +9,7 @@ import { InputError } from '../errors.ts';
 import { buildPrompt } from '../prompts/index.ts';
 import { isPlaceholderPng } from '../providers/placeholder.ts';
 import { displayPath } from '../util/read-json.ts';
+import { quickCase, quickManifest } from './quick-parse.ts';
 import { type FileFacts, readFileFacts } from './read-head.ts';
 
 /**
@@ -86,20 +87,33 @@ function readTextSync(path: string): string | null {
   }
 }
 
+/** JSON.parse, or undefined when the text is not JSON (the schema's parse then words the error). */
+function tryJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /*
  * case.json and manifest.json are read synchronously for the same reason as the image heads (see
- * read-head.ts), then checked by the same parseCase / parseManifest as readCase and readManifest.
+ * read-head.ts). A document the quick check is sure of is used as parsed; anything else goes
+ * through the same parseCase / parseManifest as readCase and readManifest, so every problem is
+ * worded the same way (see quick-parse.ts).
  */
 function loadCase(dir: string, caseId: string): Case | null {
   const file = `${dir}/case.json`;
   const text = readTextSync(file);
-  return text === null ? null : parseCase(text, caseId, file);
+  if (text === null) return null;
+  return quickCase(tryJson(text), caseId) ?? parseCase(text, caseId, file);
 }
 
 function loadManifest(dir: string, caseId: string): Manifest {
   const file = `${dir}/images/manifest.json`;
   const text = readTextSync(file);
-  return text === null ? { caseId, images: {} } : parseManifest(text, caseId, file);
+  if (text === null) return { caseId, images: {} };
+  return quickManifest(tryJson(text), caseId) ?? parseManifest(text, caseId, file);
 }
 
 /**
