@@ -11,6 +11,7 @@ import { isPlaceholderPng } from '../providers/placeholder.ts';
 import { displayPath } from '../util/read-json.ts';
 import { quickCase, quickManifest } from './quick-parse.ts';
 import { type FileFacts, readFileFacts } from './read-head.ts';
+import { type CaseRecord, type EntryRecord, fileKey, indexByDefault, ScanIndex } from './scan-index.ts';
 
 /**
  * What the scan can say about one image. The first five mean "generate it (again)"; `unrecorded`
@@ -124,7 +125,7 @@ function loadManifest(dir: string, caseId: string): Manifest {
 function findImage(
   dir: string,
   imageId: string,
-  entry: ManifestEntry | undefined,
+  entry: EntryRecord | undefined,
 ): { file: string; facts: FileFacts } | null {
   const names = EXTENSIONS.map((ext) => `${imageId}.${ext}`);
   // The name the manifest gives goes first, when it is one of these.
@@ -158,12 +159,7 @@ function findImage(
  * and `validate-case` compares every file's sha256 and finds it. A fresh checkout gives every file
  * a new mtime, so there the scan reads every image.
  */
-function isTrusted(
-  dir: string,
-  imageId: string,
-  entry: ManifestEntry,
-  manifestMtimeMs: () => number,
-): boolean {
+function isTrusted(dir: string, imageId: string, entry: EntryRecord, manifestMtimeMs: () => number): boolean {
   // A file named for another image (a hand-edited manifest) is left to findImage, which ignores it.
   if (entry.mtimeMs === undefined || !entry.file.startsWith(`${imageId}.`)) return false;
   const info = statSync(`${dir}/${entry.file}`, { throwIfNoEntry: false });
@@ -181,9 +177,12 @@ function newStatus(caseId: string, imageId: string): ImageStatus {
     : { caseId, imageId, type: 'suspect', suspectId: imageId, file: null, findings: [], details: [] };
 }
 
+/** An entry as the scan needs it; `promptError` when building its prompt failed (never indexed). */
+type ScanEntry = EntryRecord & { promptError?: unknown };
+
 interface CaseFiles {
-  data: Case;
-  manifest: Manifest;
+  caseId: string;
+  record: CaseRecord;
   /** The case's images/ directory. */
   dir: string;
   /** The manifest file's mtime (stat-ed once, on first need); 0 when there is none. */
@@ -192,9 +191,9 @@ interface CaseFiles {
 }
 
 function inspectImage(files: CaseFiles, imageId: string): ImageStatus {
-  const { data, manifest, dir } = files;
-  const status = newStatus(data.id, imageId);
-  const entry = manifest.images[imageId];
+  const { dir } = files;
+  const status = newStatus(files.caseId, imageId);
+  const entry: ScanEntry | undefined = files.record.entries[imageId];
   const add = (kind: FindingKind, detail?: string) => {
     status.findings.push(kind);
     if (detail) status.details.push(detail);
@@ -202,7 +201,7 @@ function inspectImage(files: CaseFiles, imageId: string): ImageStatus {
   if (entry && files.trust && isTrusted(dir, imageId, entry, files.manifestMtimeMs)) {
     // What reading it would say: a clean image, a placeholder only by the manifest's word.
     status.file = entry.file;
-    if (entry.provider === 'placeholder') add('placeholder');
+    if (entry.placeholder) add('placeholder');
   } else {
     const found = findImage(dir, imageId, entry);
     if (!found) {
@@ -216,22 +215,62 @@ function inspectImage(files: CaseFiles, imageId: string): ImageStatus {
     else if (facts.header && !file.endsWith(`.${EXTENSION_FOR_MIME[facts.header.mimeType]}`)) {
       add('corrupt', `${file} holds ${facts.header.mimeType} data`);
     }
-    if (entry?.provider === 'placeholder' || isPlaceholderPng(facts.head)) add('placeholder');
+    if (entry?.placeholder || isPlaceholderPng(facts.head)) add('placeholder');
     if (!entry) {
       add('unrecorded', `${file} is not in manifest.json`);
       return status;
     }
   }
-  // Built only for images that have a file and an entry: no hash to compare otherwise.
-  const expected = buildPrompt(data, imageId).promptHash;
-  if (entry.promptHash !== expected) add('stale', 'the case text or the prompt template changed since');
-  if (entry.review.status !== 'approved') add('awaiting-review', `review ${entry.review.status}`);
+  // A prompt that cannot be built fails the case where it is needed, as before the index.
+  if (entry.promptError !== undefined) throw entry.promptError;
+  if (entry.stale) add('stale', 'the case text or the prompt template changed since');
+  if (entry.review !== 'approved') add('awaiting-review', `review ${entry.review}`);
   return status;
+}
+
+/** What the scan keeps of one manifest entry, with today's prompt already compared. */
+function entryRecord(data: Case, imageId: string, entry: ManifestEntry): ScanEntry {
+  const out: ScanEntry = {
+    file: entry.file,
+    bytes: entry.bytes,
+    mtimeMs: entry.mtimeMs,
+    placeholder: entry.provider === 'placeholder',
+    stale: false,
+    review: entry.review.status,
+  };
+  try {
+    out.stale = entry.promptHash !== buildPrompt(data, imageId).promptHash;
+  } catch (error) {
+    out.promptError = error;
+  }
+  return out;
+}
+
+/** Reads and parses both files of a case; null when there is no case.json. */
+function readRecord(dir: string, caseId: string): CaseRecord | null {
+  const data = loadCase(dir, caseId);
+  if (!data) return null;
+  const manifest = loadManifest(dir, caseId);
+  const imageIds = data.suspects.map((s) => s.id);
+  imageIds.push('scene');
+  const entries: Record<string, ScanEntry> = {};
+  for (const imageId of imageIds) {
+    const entry = Object.hasOwn(manifest.images, imageId) ? manifest.images[imageId] : undefined;
+    if (entry) entries[imageId] = entryRecord(data, imageId, entry);
+  }
+  return { imageIds, entries };
+}
+
+/** Records whose prompts all built; a failing one is left out of the index, so it fails every scan. */
+function indexable(record: CaseRecord): boolean {
+  return Object.values(record.entries).every((e: ScanEntry) => e.promptError === undefined);
 }
 
 /** How to scan. `trustRecorded: false` reads every image (the slow path, for comparison). */
 export interface ScanOptions {
   trustRecorded?: boolean;
+  /** Use and update the scan index (see scan-index.ts); default: yes, except in CI. */
+  index?: boolean;
 }
 
 /** The mtime of a file, once, on first call; 0 when it cannot be stat-ed (so nothing is trusted). */
@@ -243,22 +282,54 @@ function lazyMtime(path: string): () => number {
   };
 }
 
+/**
+ * The case's record from the index when both files' stats match it; else read and parsed (and
+ * offered to the index). `manifestMtimeMs` is the stat taken before reading, when there is one.
+ */
+function recordThroughIndex(
+  index: ScanIndex,
+  dir: string,
+  caseId: string,
+): { record: CaseRecord | null; manifestMtimeMs?: number } {
+  // Stat before reading: a change after the stat then shows as a new stat next time.
+  const caseInfo = statSync(`${dir}/case.json`, { throwIfNoEntry: false });
+  if (!caseInfo) return { record: null };
+  const manifestInfo = statSync(`${dir}/images/manifest.json`, { throwIfNoEntry: false });
+  // Anything but plain files takes the ordinary path, which words the error.
+  if (!caseInfo.isFile() || (manifestInfo && !manifestInfo.isFile()))
+    return { record: readRecord(dir, caseId) };
+  const caseKey = fileKey(caseInfo);
+  const manifestKey = fileKey(manifestInfo);
+  const manifestMtimeMs = manifestInfo?.mtimeMs ?? 0;
+  const cached = index.lookup(caseId, caseKey, manifestKey);
+  if (cached) return { record: cached, manifestMtimeMs };
+  const record = readRecord(dir, caseId);
+  if (record && indexable(record)) index.store(caseId, caseKey, manifestKey, record);
+  return { record, manifestMtimeMs };
+}
+
 /** null when the directory has no case.json (not a case); throws InputError when it is invalid. */
-function scanCaseSync(root: string, caseId: string, options: ScanOptions): ImageStatus[] | null {
+function scanCaseSync(
+  root: string,
+  caseId: string,
+  options: ScanOptions,
+  index: ScanIndex | null,
+): ImageStatus[] | null {
   // caseDir checks the id before any path is built; the rest are plain concatenations of it.
   const dir = caseDir(root, caseId);
-  const data = loadCase(dir, caseId);
-  if (!data) return null;
+  const trust = options.trustRecorded ?? true;
+  const { record, manifestMtimeMs } =
+    index && trust ? recordThroughIndex(index, dir, caseId) : { record: readRecord(dir, caseId) };
+  if (!record) return null;
   const files: CaseFiles = {
-    data,
-    manifest: loadManifest(dir, caseId),
+    caseId,
+    record,
     dir: `${dir}/images`,
-    manifestMtimeMs: lazyMtime(`${dir}/images/manifest.json`),
-    trust: options.trustRecorded ?? true,
+    manifestMtimeMs:
+      manifestMtimeMs === undefined ? lazyMtime(`${dir}/images/manifest.json`) : () => manifestMtimeMs,
+    trust,
   };
-  const statuses = data.suspects.map((s) => inspectImage(files, s.id));
-  statuses.push(inspectImage(files, 'scene'));
-  return statuses;
+  return record.imageIds.map((imageId) => inspectImage(files, imageId));
 }
 
 /** Scans one case. A case that cannot be read (bad id, missing, invalid) is an InputError. */
@@ -267,7 +338,7 @@ export async function scanCase(
   caseId: string,
   options: ScanOptions = {},
 ): Promise<ImageStatus[]> {
-  const images = scanCaseSync(root, caseId, options);
+  const images = scanCaseSync(root, caseId, options, null);
   if (images) return images;
   // readCase words the "no such case" error the same way every command does.
   await readCase(root, caseId);
@@ -300,11 +371,13 @@ export async function scanAll(
 ): Promise<ScanReport> {
   const caseIds = options.caseIds ?? caseDirectories(root);
   const report: ScanReport = { cases: 0, images: [], problems: [] };
+  const useIndex = (options.index ?? indexByDefault()) && (options.trustRecorded ?? true);
+  const index = useIndex ? ScanIndex.open(root) : null;
   for (let i = 0; i < caseIds.length; i++) {
     if (i > 0 && i % CASES_PER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
     const caseId = caseIds[i] as string;
     try {
-      const images = scanCaseSync(root, caseId, options);
+      const images = scanCaseSync(root, caseId, options, index);
       if (!images) continue;
       report.cases += 1;
       for (const image of images) report.images.push(image);
@@ -314,5 +387,6 @@ export async function scanAll(
       report.problems.push({ caseId, message: error.message });
     }
   }
+  index?.save(options.caseIds === undefined);
   return report;
 }

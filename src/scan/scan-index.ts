@@ -1,0 +1,225 @@
+import { hash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, type Stats, statSync, writeFileSync } from 'node:fs';
+import type { Case } from '../cases/schema.ts';
+import { buildPrompt, PROMPT_TEMPLATE_VERSION } from '../prompts/index.ts';
+
+/*
+ * The scan's index: what parsing each case.json and manifest.json told the scan, keyed by both
+ * files' stats, as git's index keeps what it learnt about each file keyed by its stat. A second
+ * scan of an unchanged tree then only stats files instead of reading, parsing and validating
+ * 20,000 JSON documents and hashing 40,000 prompts. It is a cache, never a source of truth:
+ *
+ * - It lives in `.lineup/scan-index.json` (gitignored), is written atomically (temp file, rename)
+ *   and is ignored whole when it is not valid JSON of this shape, was written by another index
+ *   format or another prompt builder (see `fingerprint`), or cannot be read.
+ * - A record is used only when both files still have the recorded size, mtime, ctime and inode
+ *   (ctime cannot be set back by `touch -d` or `cp -p`, unlike the image stamps' mtime), and, as
+ *   git's "racily clean" rule, only when both files are older than the index itself: a file
+ *   changed in the same time step as the one it was read in would otherwise keep its stat.
+ * - Cases that could not be parsed are never recorded: they are parsed (and reported) every time.
+ *
+ * A fresh checkout (every CI run) has no index, and CI (`CI` set, as GitHub Actions does) never
+ * writes one, since the next run starts from a fresh checkout again; `LINEUP_SCAN_INDEX=0` turns
+ * it off anywhere.
+ */
+
+/** Bumped whenever what a record holds, or how the scan derives it, changes. */
+const FORMAT = 1;
+
+export const INDEX_FILE = '.lineup/scan-index.json';
+
+/** What the scan needs from one manifest entry, with the prompt comparison already made. */
+export interface EntryRecord {
+  file: string;
+  bytes: number;
+  mtimeMs: number | undefined;
+  placeholder: boolean;
+  stale: boolean;
+  review: string;
+}
+
+/** One case as the scan sees it: its image ids in scan order, and the entries the manifest has for them. */
+export interface CaseRecord {
+  imageIds: string[];
+  entries: Record<string, EntryRecord>;
+}
+
+/** size, mtimeMs, ctimeMs, ino of a file; null when it does not exist. */
+export type FileKey = [number, number, number, number] | null;
+
+type StoredEntry = [string, number, number | null, 0 | 1, 0 | 1, string];
+type StoredCase = [FileKey, FileKey, string[], Record<string, StoredEntry>];
+
+export function fileKey(info: Stats | undefined): FileKey {
+  return info ? [info.size, info.mtimeMs, info.ctimeMs, info.ino] : null;
+}
+
+/**
+ * Changes whenever the prompt builder's output could: the template version and the prompts of a
+ * sample case that uses every field, so a template edited without a version bump still
+ * invalidates the index. Five prompts, once per scan.
+ */
+function fingerprint(): string {
+  const sample: Case = {
+    id: 'case-2000-01-01',
+    title: 'Fingerprint',
+    date: '2000-01-01',
+    artStyle: 'ink',
+    summary: 'summary',
+    scene: {
+      description: 'd. ',
+      location: 'l',
+      timeOfDay: 't',
+      weather: 'w',
+      mood: 'm',
+      clues: ['a', 'b'],
+    },
+    suspects: [
+      {
+        id: 'suspect-1',
+        name: 'n',
+        appearance: 'a\n b',
+        age: 40,
+        occupation: 'o',
+        demeanor: 'd',
+        clothing: 'c',
+        motive: 'm',
+        alibi: 'a',
+      },
+    ],
+  };
+  const prompts = ['suspect-1', 'scene'].map((id) => buildPrompt(sample, id).promptHash);
+  return hash('sha256', JSON.stringify([FORMAT, PROMPT_TEMPLATE_VERSION, ...prompts]), 'hex');
+}
+
+function sameKey(a: FileKey, b: unknown): boolean {
+  if (a === null) return b === null;
+  return Array.isArray(b) && b.length === 4 && a.every((v, i) => b[i] === v);
+}
+
+function isStoredEntry(e: unknown): e is StoredEntry {
+  return (
+    Array.isArray(e) &&
+    e.length === 6 &&
+    typeof e[0] === 'string' &&
+    typeof e[1] === 'number' &&
+    (e[2] === null || typeof e[2] === 'number') &&
+    (e[3] === 0 || e[3] === 1) &&
+    (e[4] === 0 || e[4] === 1) &&
+    typeof e[5] === 'string'
+  );
+}
+
+/** The record, when the stored shape is whole; anything else is a miss. */
+function toRecord(stored: StoredCase): CaseRecord | null {
+  const [, , imageIds, entries] = stored;
+  if (!Array.isArray(imageIds) || !imageIds.every((id) => typeof id === 'string')) return null;
+  if (typeof entries !== 'object' || entries === null) return null;
+  const out: Record<string, EntryRecord> = {};
+  for (const id of imageIds) {
+    const e = entries[id];
+    if (e === undefined) continue;
+    if (!isStoredEntry(e)) return null;
+    out[id] = {
+      file: e[0],
+      bytes: e[1],
+      mtimeMs: e[2] ?? undefined,
+      placeholder: e[3] === 1,
+      stale: e[4] === 1,
+      review: e[5],
+    };
+  }
+  return { imageIds, entries: out };
+}
+
+function toStored(caseKey: FileKey, manifestKey: FileKey, record: CaseRecord): StoredCase {
+  const entries: Record<string, StoredEntry> = {};
+  for (const [id, e] of Object.entries(record.entries)) {
+    entries[id] = [e.file, e.bytes, e.mtimeMs ?? null, e.placeholder ? 1 : 0, e.stale ? 1 : 0, e.review];
+  }
+  return [caseKey, manifestKey, record.imageIds, entries];
+}
+
+/** A key is safe to trust only for a file older than the index that recorded it (racily clean). */
+function settled(key: FileKey, indexMtimeMs: number): boolean {
+  return key === null || (key[1] < indexMtimeMs && key[2] < indexMtimeMs);
+}
+
+export class ScanIndex {
+  private readonly old: Record<string, unknown>;
+  private readonly fresh = new Map<string, StoredCase>();
+  private changed = false;
+
+  private constructor(
+    private readonly path: string,
+    private readonly print: string,
+    old: Record<string, unknown>,
+    private readonly oldMtimeMs: number,
+  ) {
+    this.old = old;
+  }
+
+  /** The index of `root`, empty when there is none or it cannot be used. */
+  static open(root: string): ScanIndex {
+    const path = `${root}/${INDEX_FILE}`;
+    const print = fingerprint();
+    try {
+      const mtimeMs = statSync(path).mtimeMs;
+      const data = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+      if (
+        typeof data === 'object' &&
+        data !== null &&
+        (data as Record<string, unknown>).fingerprint === print &&
+        typeof (data as Record<string, unknown>).cases === 'object' &&
+        (data as Record<string, unknown>).cases !== null
+      ) {
+        return new ScanIndex(path, print, (data as { cases: Record<string, unknown> }).cases, mtimeMs);
+      }
+    } catch {
+      // No index, or an unreadable or torn one: start empty.
+    }
+    return new ScanIndex(path, print, {}, 0);
+  }
+
+  /** The recorded case, when both files are unchanged and settled; null otherwise. */
+  lookup(caseId: string, caseKey: FileKey, manifestKey: FileKey): CaseRecord | null {
+    const stored = Object.hasOwn(this.old, caseId) ? this.old[caseId] : undefined;
+    if (!Array.isArray(stored) || stored.length !== 4) return null;
+    if (!sameKey(caseKey, stored[0]) || !sameKey(manifestKey, stored[1])) return null;
+    if (!settled(caseKey, this.oldMtimeMs) || !settled(manifestKey, this.oldMtimeMs)) return null;
+    const record = toRecord(stored as StoredCase);
+    if (record) this.fresh.set(caseId, stored as StoredCase);
+    return record;
+  }
+
+  /** Remembers what parsing the case gave, for the next scan. */
+  store(caseId: string, caseKey: FileKey, manifestKey: FileKey, record: CaseRecord): void {
+    this.fresh.set(caseId, toStored(caseKey, manifestKey, record));
+    this.changed = true;
+  }
+
+  /**
+   * Writes the index when this scan learnt something or (a full scan) some cases are gone. A scan
+   * of some cases keeps the other records. Best effort: a cache that cannot be written is skipped.
+   */
+  save(fullScan: boolean): void {
+    const oldIds = Object.keys(this.old);
+    const gone = fullScan && oldIds.some((id) => !this.fresh.has(id));
+    if (!this.changed && !gone) return;
+    const cases: Record<string, unknown> = fullScan ? {} : { ...this.old };
+    for (const [id, stored] of this.fresh) cases[id] = stored;
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    try {
+      mkdirSync(`${this.path.slice(0, this.path.lastIndexOf('/'))}`, { recursive: true });
+      writeFileSync(tmp, JSON.stringify({ format: FORMAT, fingerprint: this.print, cases }));
+      renameSync(tmp, this.path);
+    } catch {
+      rmSync(tmp, { force: true });
+    }
+  }
+}
+
+/** Whether scans use the index unless told otherwise: not in CI, and not turned off. */
+export function indexByDefault(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !env.CI && env.LINEUP_SCAN_INDEX !== '0';
+}
