@@ -93,8 +93,9 @@ function fingerprint(): string {
 }
 
 function sameKey(a: FileKey, b: unknown): boolean {
-  if (a === null) return b === null;
-  return Array.isArray(b) && b.length === 4 && a.every((v, i) => b[i] === v);
+  if (a === null || !Array.isArray(b)) return a === b;
+  // Unrolled: this runs twice per case on every scan.
+  return b.length === 4 && a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
 }
 
 function isStoredEntry(e: unknown): e is StoredEntry {
@@ -113,11 +114,11 @@ function isStoredEntry(e: unknown): e is StoredEntry {
 /** The record, when the stored shape is whole; anything else is a miss. */
 function toRecord(stored: StoredCase): CaseRecord | null {
   const [, , imageIds, entries] = stored;
-  if (!Array.isArray(imageIds) || !imageIds.every((id) => typeof id === 'string')) return null;
-  if (typeof entries !== 'object' || entries === null) return null;
+  if (!Array.isArray(imageIds) || typeof entries !== 'object' || entries === null) return null;
   const out: Record<string, EntryRecord> = {};
   for (const id of imageIds) {
-    const e = entries[id];
+    if (typeof id !== 'string') return null;
+    const e = Object.hasOwn(entries, id) ? entries[id] : undefined;
     if (e === undefined) continue;
     if (!isStoredEntry(e)) return null;
     out[id] = {
