@@ -1,16 +1,17 @@
-import { readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { access, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { saveImage } from '../src/batch/save-image.ts';
 import { readCase, writeCase } from '../src/cases/case-store.ts';
 import { readManifest, updateManifest } from '../src/cases/manifest-store.ts';
-import { imageFile, manifestFile } from '../src/cases/paths.ts';
+import { caseFile, imageFile, manifestFile } from '../src/cases/paths.ts';
 import { regenerateMissing } from '../src/cli/scan-command.ts';
 import { buildPrompt } from '../src/prompts/index.ts';
 import { renderPlaceholderPng } from '../src/providers/placeholder.ts';
 import { SIZE_FOR_ASPECT } from '../src/providers/types.ts';
 import { toBatchFile } from '../src/scan/export.ts';
 import { imagesToGenerate, type ScanReport, scanAll } from '../src/scan/scan.ts';
+import { INDEX_FILE, indexByDefault } from '../src/scan/scan-index.ts';
 import { defaultImage } from './support/fake-gemini.ts';
 import { captureOutput } from './support/output.ts';
 import { makeTempRoot } from './support/temp-root.ts';
@@ -216,5 +217,80 @@ describe('scan trusting stamped images', () => {
       },
     );
     expect(broken.entry.mtimeMs).toBeUndefined();
+  });
+});
+
+/** Moves the index's mtime past every file of the tree, so no record is racily clean. */
+async function settleIndex(root: string): Promise<void> {
+  const later = new Date(Date.now() + 60_000);
+  await utimes(join(root, INDEX_FILE), later, later);
+}
+
+/** Rewrites the index's record of one image's review status: the scan shows it only if it uses the record. */
+async function tamperReview(root: string, caseId: string, imageId: string, status: string): Promise<void> {
+  const file = join(root, INDEX_FILE);
+  const index = JSON.parse(await readFile(file, 'utf8'));
+  index.cases[caseId][3][imageId][5] = status;
+  await writeFile(file, JSON.stringify(index));
+}
+
+describe('scan index', () => {
+  it('gives what the full scan gives: cold, warm, and from a corrupt index', async () => {
+    const root = await treeWithEveryFinding();
+    const full = await scanAll(root, { trustRecorded: false });
+    expect(await scanAll(root, { index: true })).toEqual(full);
+    await settleIndex(root);
+    expect(await scanAll(root, { index: true })).toEqual(full);
+    await writeFile(join(root, INDEX_FILE), '{"format":1,"cases":{"case-2025-01-19":[');
+    expect(await scanAll(root, { index: true })).toEqual(full);
+    // The torn index was replaced by a whole one.
+    expect(Object.keys(JSON.parse(await readFile(join(root, INDEX_FILE), 'utf8')).cases)).toEqual([A, B, C]);
+  });
+
+  it('uses a record only while both files keep their stat and are older than the index', async () => {
+    const root = await makeTempRoot();
+    await seed(root, A);
+    // A whole-millisecond mtime, so that setting it back below restores it exactly.
+    await utimes(caseFile(root, A), SETTLED, SETTLED);
+    await scanAll(root, { index: true });
+    await tamperReview(root, A, 'suspect-1', 'pending');
+    await settleIndex(root);
+    // The record is used: the scan reports what it says, not what the manifest says.
+    expect(findings(await scanAll(root, { index: true }))[`${A}/suspect-1`]).toBe('awaiting-review');
+
+    // Racily clean: an index not newer than case.json is not trusted for it.
+    await tamperReview(root, A, 'suspect-1', 'pending');
+    const caseTime = (await stat(caseFile(root, A))).mtime;
+    await utimes(join(root, INDEX_FILE), caseTime, caseTime);
+    expect(findings(await scanAll(root, { index: true }))[`${A}/suspect-1`]).toBe('');
+
+    // Same size, mtime set back on purpose: the ctime still differs, so the case is read again.
+    await scanAll(root, { index: true });
+    await tamperReview(root, A, 'suspect-1', 'pending');
+    await settleIndex(root);
+    const file = caseFile(root, A);
+    const before = await stat(file);
+    expect(before.mtimeMs).toBe(SETTLED.getTime());
+    const text = await readFile(file, 'utf8');
+    const edited = text.replace(
+      /("appearance": ")(.)/,
+      (_, head: string, ch: string) => head + (ch === 'X' ? 'Y' : 'X'),
+    );
+    expect(edited).not.toBe(text);
+    await writeFile(file, edited);
+    await utimes(file, SETTLED, SETTLED);
+    const after = await stat(file);
+    expect([after.size, after.mtimeMs, after.ino]).toEqual([before.size, before.mtimeMs, before.ino]);
+    expect(findings(await scanAll(root, { index: true }))[`${A}/suspect-1`]).toBe('stale');
+  });
+
+  it('is not used in CI or when turned off, and a scan without it writes none', async () => {
+    expect(indexByDefault({})).toBe(true);
+    expect(indexByDefault({ CI: 'true' })).toBe(false);
+    expect(indexByDefault({ LINEUP_SCAN_INDEX: '0' })).toBe(false);
+    const root = await makeTempRoot();
+    await seed(root, A);
+    await scanAll(root, { index: false });
+    await expect(access(join(root, '.lineup'))).rejects.toThrow();
   });
 });
