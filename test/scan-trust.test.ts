@@ -287,6 +287,7 @@ describe('scan index', () => {
   it('is not used in CI or when turned off, and a scan without it writes none', async () => {
     expect(indexByDefault({})).toBe(true);
     expect(indexByDefault({ CI: 'true' })).toBe(false);
+    expect(indexByDefault({ GITHUB_ACTIONS: 'true' })).toBe(false);
     expect(indexByDefault({ LINEUP_SCAN_INDEX: '0' })).toBe(false);
     const root = await makeTempRoot();
     await seed(root, A);

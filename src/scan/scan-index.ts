@@ -18,9 +18,9 @@ import { buildPrompt, PROMPT_TEMPLATE_VERSION } from '../prompts/index.ts';
  *   changed in the same time step as the one it was read in would otherwise keep its stat.
  * - Cases that could not be parsed are never recorded: they are parsed (and reported) every time.
  *
- * A fresh checkout (every CI run) has no index, and CI (`CI` set, as GitHub Actions does) never
- * writes one, since the next run starts from a fresh checkout again; `LINEUP_SCAN_INDEX=0` turns
- * it off anywhere.
+ * A fresh checkout (every CI run) has no index, and CI (`CI` or `GITHUB_ACTIONS` set, as GitHub
+ * Actions does) neither reads nor writes one, since the next run starts from a fresh checkout
+ * again; `LINEUP_SCAN_INDEX=0` turns it off anywhere.
  */
 
 /** Bumped whenever what a record holds, or how the scan derives it, changes. */
@@ -220,7 +220,7 @@ export class ScanIndex {
   }
 }
 
-/** Whether scans use the index unless told otherwise: not in CI, and not turned off. */
+/** Whether scans use the index unless told otherwise: not in CI (or an action), and not turned off. */
 export function indexByDefault(env: NodeJS.ProcessEnv = process.env): boolean {
-  return !env.CI && env.LINEUP_SCAN_INDEX !== '0';
+  return !env.CI && env.GITHUB_ACTIONS !== 'true' && env.LINEUP_SCAN_INDEX !== '0';
 }
