@@ -235,7 +235,7 @@ export async function benchScan(
   cases = 10_000,
   options: { keepRoot?: string; runs?: number } = {},
 ): Promise<string[]> {
-  const { keepRoot, runs = 3 } = options;
+  const { keepRoot, runs = 5 } = options;
   const root = keepRoot ?? (await mkdtemp(join(tmpdir(), 'lineup-bench-scan-')));
   try {
     const lines: string[] = [];
@@ -264,7 +264,7 @@ export async function benchScan(
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({ options: { root: { type: 'string' }, runs: { type: 'string' } } });
-  const runs = values.runs === undefined ? 3 : Number(values.runs);
+  const runs = values.runs === undefined ? 5 : Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs must be a positive integer, got ${values.runs}`);
   const options = values.root === undefined ? { runs } : { keepRoot: values.root, runs };

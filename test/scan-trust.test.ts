@@ -258,6 +258,15 @@ describe('scan index', () => {
     // The record is used: the scan reports what it says, not what the manifest says.
     expect(findings(await scanAll(root, { index: true }))[`${A}/suspect-1`]).toBe('awaiting-review');
 
+    // An index written for other prompt templates or another builder is ignored whole.
+    const indexText = await readFile(join(root, INDEX_FILE), 'utf8');
+    await writeFile(
+      join(root, INDEX_FILE),
+      indexText.replace(/"fingerprint":"[0-9a-f]+"/, '"fingerprint":"0"'),
+    );
+    await settleIndex(root);
+    expect(findings(await scanAll(root, { index: true }))[`${A}/suspect-1`]).toBe('');
+
     // Racily clean: an index not newer than case.json is not trusted for it.
     await tamperReview(root, A, 'suspect-1', 'pending');
     const caseTime = (await stat(caseFile(root, A))).mtime;

@@ -1,7 +1,8 @@
 import { hash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, type Stats, statSync, writeFileSync } from 'node:fs';
 import type { Case } from '../cases/schema.ts';
-import { buildPrompt, PROMPT_TEMPLATE_VERSION } from '../prompts/index.ts';
+import { buildPrompt, DEFAULT_ART_STYLE, PROMPT_TEMPLATE_VERSION } from '../prompts/index.ts';
+import { SCENE_TEMPLATE, SUSPECT_TEMPLATE } from '../prompts/templates.ts';
 
 /*
  * The scan's index: what parsing each case.json and manifest.json told the scan, keyed by both
@@ -55,9 +56,11 @@ export function fileKey(info: Stats | undefined): FileKey {
 }
 
 /**
- * Changes whenever the prompt builder's output could: the template version and the prompts of a
- * sample case that uses every field, so a template edited without a version bump still
- * invalidates the index. Five prompts, once per scan.
+ * Changes whenever the prompt builder's output could: the template version, the templates' text,
+ * buildPrompt's own source, and the prompts of a sample case that uses every field, so an edit to
+ * the templates or the builder invalidates the index even without a version bump. (A change deep
+ * in a helper of buildPrompt that the sample's prompts do not show would slip through: bump FORMAT
+ * with such a change.) Two prompts, once per scan.
  */
 function fingerprint(): string {
   const sample: Case = {
@@ -89,7 +92,8 @@ function fingerprint(): string {
     ],
   };
   const prompts = ['suspect-1', 'scene'].map((id) => buildPrompt(sample, id).promptHash);
-  return hash('sha256', JSON.stringify([FORMAT, PROMPT_TEMPLATE_VERSION, ...prompts]), 'hex');
+  const templates = [SUSPECT_TEMPLATE, SCENE_TEMPLATE, DEFAULT_ART_STYLE, buildPrompt.toString()];
+  return hash('sha256', JSON.stringify([FORMAT, PROMPT_TEMPLATE_VERSION, templates, prompts]), 'hex');
 }
 
 function sameKey(a: FileKey, b: unknown): boolean {
