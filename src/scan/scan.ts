@@ -190,41 +190,43 @@ interface CaseFiles {
   trust: boolean;
 }
 
+/** A module-level function, not a closure per image: 40,000 closures showed in the scan's profile. */
+function add(status: ImageStatus, kind: FindingKind, detail?: string): void {
+  status.findings.push(kind);
+  if (detail) status.details.push(detail);
+}
+
 function inspectImage(files: CaseFiles, imageId: string): ImageStatus {
   const { dir } = files;
   const status = newStatus(files.caseId, imageId);
   const entry: ScanEntry | undefined = files.record.entries[imageId];
-  const add = (kind: FindingKind, detail?: string) => {
-    status.findings.push(kind);
-    if (detail) status.details.push(detail);
-  };
   if (entry && files.trust && isTrusted(dir, imageId, entry, files.manifestMtimeMs)) {
     // What reading it would say: a clean image, a placeholder only by the manifest's word.
     status.file = entry.file;
-    if (entry.placeholder) add('placeholder');
+    if (entry.placeholder) add(status, 'placeholder');
   } else {
     const found = findImage(dir, imageId, entry);
     if (!found) {
-      add('missing', entry ? `the manifest lists ${entry.file} but there is no file` : undefined);
+      add(status, 'missing', entry ? `the manifest lists ${entry.file} but there is no file` : undefined);
       return status;
     }
     const { file, facts } = found;
     status.file = file;
-    if (facts.size === 0) add('empty');
-    else if (facts.problem) add('corrupt', facts.problem);
+    if (facts.size === 0) add(status, 'empty');
+    else if (facts.problem) add(status, 'corrupt', facts.problem);
     else if (facts.header && !file.endsWith(`.${EXTENSION_FOR_MIME[facts.header.mimeType]}`)) {
-      add('corrupt', `${file} holds ${facts.header.mimeType} data`);
+      add(status, 'corrupt', `${file} holds ${facts.header.mimeType} data`);
     }
-    if (entry?.placeholder || isPlaceholderPng(facts.head)) add('placeholder');
+    if (entry?.placeholder || isPlaceholderPng(facts.head)) add(status, 'placeholder');
     if (!entry) {
-      add('unrecorded', `${file} is not in manifest.json`);
+      add(status, 'unrecorded', `${file} is not in manifest.json`);
       return status;
     }
   }
   // A prompt that cannot be built fails the case where it is needed, as before the index.
   if (entry.promptError !== undefined) throw entry.promptError;
-  if (entry.stale) add('stale', 'the case text or the prompt template changed since');
-  if (entry.review !== 'approved') add('awaiting-review', `review ${entry.review}`);
+  if (entry.stale) add(status, 'stale', 'the case text or the prompt template changed since');
+  if (entry.review !== 'approved') add(status, 'awaiting-review', `review ${entry.review}`);
   return status;
 }
 
