@@ -1,4 +1,4 @@
-import { access, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { saveImage } from '../src/batch/save-image.ts';
@@ -237,14 +237,31 @@ async function tamperReview(root: string, caseId: string, imageId: string, statu
 describe('scan index', () => {
   it('gives what the full scan gives: cold, warm, and from a corrupt index', async () => {
     const root = await treeWithEveryFinding();
+    // Two more cases: text the quick check leaves to the schema (zod trims it), and a torn manifest.
+    const data = JSON.parse(await readFile(caseFile(root, C), 'utf8'));
+    for (const [id, title] of [
+      ['case-2025-01-22', ' Untrimmed title '],
+      ['case-2025-01-23', 'Torn manifest'],
+    ]) {
+      await mkdir(join(root, 'cases', id, 'images'), { recursive: true });
+      await writeFile(caseFile(root, id), JSON.stringify({ ...data, id, date: id.slice(5), title }));
+    }
+    await writeFile(manifestFile(root, 'case-2025-01-23'), '{"caseId": "case-2025-01-23", "ima');
     const full = await scanAll(root, { trustRecorded: false });
+    expect(full.problems.map((p) => p.caseId)).toEqual(['case-2025-01-23']);
+    expect(full.images.filter((i) => i.caseId === 'case-2025-01-22')).toHaveLength(5);
     expect(await scanAll(root, { index: true })).toEqual(full);
     await settleIndex(root);
     expect(await scanAll(root, { index: true })).toEqual(full);
     await writeFile(join(root, INDEX_FILE), '{"format":1,"cases":{"case-2025-01-19":[');
     expect(await scanAll(root, { index: true })).toEqual(full);
     // The torn index was replaced by a whole one.
-    expect(Object.keys(JSON.parse(await readFile(join(root, INDEX_FILE), 'utf8')).cases)).toEqual([A, B, C]);
+    expect(Object.keys(JSON.parse(await readFile(join(root, INDEX_FILE), 'utf8')).cases)).toEqual([
+      A,
+      B,
+      C,
+      'case-2025-01-22',
+    ]);
   });
 
   it('uses a record only while both files keep their stat and are older than the index', async () => {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import type { PlannedImage } from '../batch/types.ts';
 import { parseCase, readCase } from '../cases/case-store.ts';
 import { isCaseId } from '../cases/ids.ts';
@@ -284,6 +284,15 @@ function lazyMtime(path: string): () => number {
   };
 }
 
+/** The file's stat; undefined when it does not exist; 'error' when it cannot be stat-ed (EACCES, ELOOP). */
+function statOrError(path: string): Stats | undefined | 'error' {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return 'error';
+  }
+}
+
 /**
  * The case's record from the index when both files' stats match it; else read and parsed (and
  * offered to the index). `manifestMtimeMs` is the stat taken before reading, when there is one.
@@ -294,10 +303,11 @@ function recordThroughIndex(
   caseId: string,
 ): { record: CaseRecord | null; manifestMtimeMs?: number } {
   // Stat before reading: a change after the stat then shows as a new stat next time.
-  const caseInfo = statSync(`${dir}/case.json`, { throwIfNoEntry: false });
+  const caseInfo = statOrError(`${dir}/case.json`);
   if (!caseInfo) return { record: null };
-  const manifestInfo = statSync(`${dir}/images/manifest.json`, { throwIfNoEntry: false });
-  // Anything but plain files takes the ordinary path, which words the error.
+  const manifestInfo = statOrError(`${dir}/images/manifest.json`);
+  // A failed stat, or anything but plain files, takes the ordinary path, which words the error.
+  if (caseInfo === 'error' || manifestInfo === 'error') return { record: readRecord(dir, caseId) };
   if (!caseInfo.isFile() || (manifestInfo && !manifestInfo.isFile()))
     return { record: readRecord(dir, caseId) };
   const caseKey = fileKey(caseInfo);
