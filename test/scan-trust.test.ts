@@ -239,10 +239,11 @@ describe('scan index', () => {
     const root = await treeWithEveryFinding();
     // Two more cases: text the quick check leaves to the schema (zod trims it), and a torn manifest.
     const data = JSON.parse(await readFile(caseFile(root, C), 'utf8'));
-    for (const [id, title] of [
+    const extra: [string, string][] = [
       ['case-2025-01-22', ' Untrimmed title '],
       ['case-2025-01-23', 'Torn manifest'],
-    ]) {
+    ];
+    for (const [id, title] of extra) {
       await mkdir(join(root, 'cases', id, 'images'), { recursive: true });
       await writeFile(caseFile(root, id), JSON.stringify({ ...data, id, date: id.slice(5), title }));
     }
