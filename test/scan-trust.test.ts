@@ -11,7 +11,7 @@ import { renderPlaceholderPng } from '../src/providers/placeholder.ts';
 import { SIZE_FOR_ASPECT } from '../src/providers/types.ts';
 import { toBatchFile } from '../src/scan/export.ts';
 import { imagesToGenerate, type ScanReport, scanAll } from '../src/scan/scan.ts';
-import { INDEX_FILE, indexByDefault } from '../src/scan/scan-index.ts';
+import { defaultIndexFile } from '../src/scan/scan-index.ts';
 import { defaultImage } from './support/fake-gemini.ts';
 import { captureOutput } from './support/output.ts';
 import { makeTempRoot } from './support/temp-root.ts';
@@ -220,15 +220,20 @@ describe('scan trusting stamped images', () => {
   });
 });
 
+/** Where these tests keep the index: where a checkout keeps it (defaultIndexFile is off in CI). */
+function indexOf(root: string): string {
+  return join(root, '.git', 'lineup', 'scan-index.json');
+}
+
 /** Moves the index's mtime past every file of the tree, so no record is racily clean. */
 async function settleIndex(root: string): Promise<void> {
   const later = new Date(Date.now() + 60_000);
-  await utimes(join(root, INDEX_FILE), later, later);
+  await utimes(indexOf(root), later, later);
 }
 
 /** Rewrites the index's record of one image's review status: the scan shows it only if it uses the record. */
 async function tamperReview(root: string, caseId: string, imageId: string, status: string): Promise<void> {
-  const file = join(root, INDEX_FILE);
+  const file = indexOf(root);
   const index = JSON.parse(await readFile(file, 'utf8'));
   index.cases[caseId][3][imageId][5] = status;
   await writeFile(file, JSON.stringify(index));
@@ -251,13 +256,13 @@ describe('scan index', () => {
     const full = await scanAll(root, { trustRecorded: false });
     expect(full.problems.map((p) => p.caseId)).toEqual(['case-2025-01-23']);
     expect(full.images.filter((i) => i.caseId === 'case-2025-01-22')).toHaveLength(5);
-    expect(await scanAll(root, { index: true })).toEqual(full);
+    expect(await scanAll(root, { index: indexOf(root) })).toEqual(full);
     await settleIndex(root);
-    expect(await scanAll(root, { index: true })).toEqual(full);
-    await writeFile(join(root, INDEX_FILE), '{"format":1,"cases":{"case-2025-01-19":[');
-    expect(await scanAll(root, { index: true })).toEqual(full);
+    expect(await scanAll(root, { index: indexOf(root) })).toEqual(full);
+    await writeFile(indexOf(root), '{"format":1,"cases":{"case-2025-01-19":[');
+    expect(await scanAll(root, { index: indexOf(root) })).toEqual(full);
     // The torn index was replaced by a whole one.
-    expect(Object.keys(JSON.parse(await readFile(join(root, INDEX_FILE), 'utf8')).cases)).toEqual([
+    expect(Object.keys(JSON.parse(await readFile(indexOf(root), 'utf8')).cases)).toEqual([
       A,
       B,
       C,
@@ -270,29 +275,26 @@ describe('scan index', () => {
     await seed(root, A);
     // A whole-millisecond mtime, so that setting it back below restores it exactly.
     await utimes(caseFile(root, A), SETTLED, SETTLED);
-    await scanAll(root, { index: true });
+    await scanAll(root, { index: indexOf(root) });
     await tamperReview(root, A, 'suspect-1', 'pending');
     await settleIndex(root);
     // The record is used: the scan reports what it says, not what the manifest says.
-    expect(findings(await scanAll(root, { index: true }))[`${A}/suspect-1`]).toBe('awaiting-review');
+    expect(findings(await scanAll(root, { index: indexOf(root) }))[`${A}/suspect-1`]).toBe('awaiting-review');
 
     // An index written for other prompt templates or another builder is ignored whole.
-    const indexText = await readFile(join(root, INDEX_FILE), 'utf8');
-    await writeFile(
-      join(root, INDEX_FILE),
-      indexText.replace(/"fingerprint":"[0-9a-f]+"/, '"fingerprint":"0"'),
-    );
+    const indexText = await readFile(indexOf(root), 'utf8');
+    await writeFile(indexOf(root), indexText.replace(/"fingerprint":"[0-9a-f]+"/, '"fingerprint":"0"'));
     await settleIndex(root);
-    expect(findings(await scanAll(root, { index: true }))[`${A}/suspect-1`]).toBe('');
+    expect(findings(await scanAll(root, { index: indexOf(root) }))[`${A}/suspect-1`]).toBe('');
 
     // Racily clean: an index not newer than case.json is not trusted for it.
     await tamperReview(root, A, 'suspect-1', 'pending');
     const caseTime = (await stat(caseFile(root, A))).mtime;
-    await utimes(join(root, INDEX_FILE), caseTime, caseTime);
-    expect(findings(await scanAll(root, { index: true }))[`${A}/suspect-1`]).toBe('');
+    await utimes(indexOf(root), caseTime, caseTime);
+    expect(findings(await scanAll(root, { index: indexOf(root) }))[`${A}/suspect-1`]).toBe('');
 
     // Same size, mtime set back on purpose: the ctime still differs, so the case is read again.
-    await scanAll(root, { index: true });
+    await scanAll(root, { index: indexOf(root) });
     await tamperReview(root, A, 'suspect-1', 'pending');
     await settleIndex(root);
     const file = caseFile(root, A);
@@ -308,17 +310,24 @@ describe('scan index', () => {
     await utimes(file, SETTLED, SETTLED);
     const after = await stat(file);
     expect([after.size, after.mtimeMs, after.ino]).toEqual([before.size, before.mtimeMs, before.ino]);
-    expect(findings(await scanAll(root, { index: true }))[`${A}/suspect-1`]).toBe('stale');
+    expect(findings(await scanAll(root, { index: indexOf(root) }))[`${A}/suspect-1`]).toBe('stale');
   });
 
-  it('is not used in CI or when turned off, and a scan without it writes none', async () => {
-    expect(indexByDefault({})).toBe(true);
-    expect(indexByDefault({ CI: 'true' })).toBe(false);
-    expect(indexByDefault({ GITHUB_ACTIONS: 'true' })).toBe(false);
-    expect(indexByDefault({ LINEUP_SCAN_INDEX: '0' })).toBe(false);
+  it('lives in the git directory of a checkout, not in CI or when turned off, and not outside git', async () => {
     const root = await makeTempRoot();
+    expect(defaultIndexFile(root, {})).toBeNull();
+    await mkdir(join(root, '.git'));
+    expect(defaultIndexFile(root, {})).toBe(`${root}/.git/lineup/scan-index.json`);
+    expect(defaultIndexFile(root, { CI: 'true' })).toBeNull();
+    expect(defaultIndexFile(root, { GITHUB_ACTIONS: 'true' })).toBeNull();
+    expect(defaultIndexFile(root, { LINEUP_SCAN_INDEX: '0' })).toBeNull();
+    // A worktree's .git is a file naming its own git directory.
+    const worktree = await makeTempRoot();
+    await writeFile(join(worktree, '.git'), `gitdir: ${root}/.git/worktrees/wt\n`);
+    expect(defaultIndexFile(worktree, {})).toBe(`${root}/.git/worktrees/wt/lineup/scan-index.json`);
+
     await seed(root, A);
     await scanAll(root, { index: false });
-    await expect(access(join(root, '.lineup'))).rejects.toThrow();
+    await expect(access(join(root, '.git', 'lineup'))).rejects.toThrow();
   });
 });

@@ -1,8 +1,10 @@
-import { hash } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, type Stats, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Case } from '../cases/schema.ts';
 import { buildPrompt, DEFAULT_ART_STYLE, PROMPT_TEMPLATE_VERSION } from '../prompts/index.ts';
 import { SCENE_TEMPLATE, SUSPECT_TEMPLATE } from '../prompts/templates.ts';
+import { removeStaleTemps } from '../util/atomic-write.ts';
 
 /*
  * The scan's index: what parsing each case.json and manifest.json told the scan, keyed by both
@@ -10,9 +12,11 @@ import { SCENE_TEMPLATE, SUSPECT_TEMPLATE } from '../prompts/templates.ts';
  * scan of an unchanged tree then only stats files instead of reading, parsing and validating
  * 20,000 JSON documents and hashing 40,000 prompts. It is a cache, never a source of truth:
  *
- * - It lives in `.lineup/scan-index.json` (gitignored), is written atomically (temp file, rename)
- *   and is ignored whole when it is not valid JSON of this shape, was written by another index
- *   format or another prompt builder (see `fingerprint`), or cannot be read.
+ * - It lives beside git's own index, in `.git/lineup/scan-index.json` (a worktree's own git
+ *   directory), where it is never committed, never shows in `git status` and needs no ignore rule;
+ *   a tree that is not a git checkout gets none. It is written atomically (temp file, rename) and
+ *   is ignored whole when it is not valid JSON of this shape, was written by another index format
+ *   or another prompt builder (see `fingerprint`), or cannot be read.
  * - A record is used only when both files still have the recorded size, mtime, ctime and inode
  *   (ctime cannot be set back by `touch -d` or `cp -p`, unlike the image stamps' mtime), and, as
  *   git's "racily clean" rule, only when both files are older than the index itself: a file
@@ -26,8 +30,6 @@ import { SCENE_TEMPLATE, SUSPECT_TEMPLATE } from '../prompts/templates.ts';
 
 /** Bumped whenever what a record holds, or how the scan derives it, changes. */
 const FORMAT = 1;
-
-export const INDEX_FILE = '.lineup/scan-index.json';
 
 /** What the scan needs from one manifest entry, with the prompt comparison already made. */
 export interface EntryRecord {
@@ -164,9 +166,8 @@ export class ScanIndex {
     this.old = old;
   }
 
-  /** The index of `root`, empty when there is none or it cannot be used. */
-  static open(root: string): ScanIndex {
-    const path = `${root}/${INDEX_FILE}`;
+  /** The index in `path`, empty when there is none or it cannot be used. */
+  static open(path: string): ScanIndex {
     const print = fingerprint();
     try {
       const mtimeMs = statSync(path).mtimeMs;
@@ -207,24 +208,46 @@ export class ScanIndex {
    * Writes the index when this scan learnt something or (a full scan) some cases are gone. A scan
    * of some cases keeps the other records. Best effort: a cache that cannot be written is skipped.
    */
-  save(fullScan: boolean): void {
+  async save(fullScan: boolean): Promise<void> {
     const oldIds = Object.keys(this.old);
     const gone = fullScan && oldIds.some((id) => !this.fresh.has(id));
     if (!this.changed && !gone) return;
     const cases: Record<string, unknown> = fullScan ? {} : { ...this.old };
     for (const [id, stored] of this.fresh) cases[id] = stored;
-    const tmp = `${this.path}.${process.pid}.tmp`;
+    const dir = dirname(this.path);
+    // The temp name the rest of lineup uses, so removeStaleTemps clears what a kill left behind.
+    const tmp = `${dir}/.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      mkdirSync(`${this.path.slice(0, this.path.lastIndexOf('/'))}`, { recursive: true });
+      mkdirSync(dir, { recursive: true });
       writeFileSync(tmp, JSON.stringify({ format: FORMAT, fingerprint: this.print, cases }));
       renameSync(tmp, this.path);
+      await removeStaleTemps(dir);
     } catch {
       rmSync(tmp, { force: true });
     }
   }
 }
 
-/** Whether scans use the index unless told otherwise: not in CI (or an action), and not turned off. */
-export function indexByDefault(env: NodeJS.ProcessEnv = process.env): boolean {
-  return !env.CI && env.GITHUB_ACTIONS !== 'true' && env.LINEUP_SCAN_INDEX !== '0';
+/** The git directory of a checkout whose top is `root` (a worktree's `.git` file points to it); null when none. */
+function gitDir(root: string): string | null {
+  const dotGit = `${root}/.git`;
+  try {
+    const info = statSync(dotGit, { throwIfNoEntry: false });
+    if (info?.isDirectory()) return dotGit;
+    if (!info?.isFile()) return null;
+    const pointer = /^gitdir: (.+)$/m.exec(readFileSync(dotGit, 'utf8'))?.[1];
+    return pointer ? resolve(root, pointer.trim()) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Where scans of `root` keep their index unless told otherwise: in the checkout's git directory;
+ * none in CI (`CI` or `GITHUB_ACTIONS` set), when `LINEUP_SCAN_INDEX=0`, or outside a git checkout.
+ */
+export function defaultIndexFile(root: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env.CI || env.GITHUB_ACTIONS === 'true' || env.LINEUP_SCAN_INDEX === '0') return null;
+  const git = gitDir(root);
+  return git === null ? null : `${git}/lineup/scan-index.json`;
 }

@@ -11,7 +11,7 @@ import { isPlaceholderPng } from '../providers/placeholder.ts';
 import { displayPath } from '../util/read-json.ts';
 import { quickCase, quickManifest } from './quick-parse.ts';
 import { type FileFacts, readFileFacts } from './read-head.ts';
-import { type CaseRecord, type EntryRecord, fileKey, indexByDefault, ScanIndex } from './scan-index.ts';
+import { type CaseRecord, defaultIndexFile, type EntryRecord, fileKey, ScanIndex } from './scan-index.ts';
 
 /**
  * What the scan can say about one image. The first five mean "generate it (again)"; `unrecorded`
@@ -271,8 +271,11 @@ function indexable(record: CaseRecord): boolean {
 /** How to scan. `trustRecorded: false` reads every image (the slow path, for comparison). */
 export interface ScanOptions {
   trustRecorded?: boolean;
-  /** Use and update the scan index (see scan-index.ts); default: yes, except in CI. */
-  index?: boolean;
+  /**
+   * The scan index file to use and update (see scan-index.ts), or false for none; default: the
+   * checkout's (defaultIndexFile). Ignored with `trustRecorded: false`.
+   */
+  index?: string | false;
 }
 
 /** The mtime of a file, once, on first call; 0 when it cannot be stat-ed (so nothing is trusted). */
@@ -383,8 +386,8 @@ export async function scanAll(
 ): Promise<ScanReport> {
   const caseIds = options.caseIds ?? caseDirectories(root);
   const report: ScanReport = { cases: 0, images: [], problems: [] };
-  const useIndex = (options.index ?? indexByDefault()) && (options.trustRecorded ?? true);
-  const index = useIndex ? ScanIndex.open(root) : null;
+  const indexFile = options.index ?? defaultIndexFile(root);
+  const index = indexFile && (options.trustRecorded ?? true) ? ScanIndex.open(indexFile) : null;
   for (let i = 0; i < caseIds.length; i++) {
     if (i > 0 && i % CASES_PER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
     const caseId = caseIds[i] as string;
@@ -399,6 +402,6 @@ export async function scanAll(
       report.problems.push({ caseId, message: error.message });
     }
   }
-  index?.save(options.caseIds === undefined);
+  await index?.save(options.caseIds === undefined);
   return report;
 }
