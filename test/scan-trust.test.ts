@@ -225,6 +225,13 @@ function indexOf(root: string): string {
   return join(root, '.git', 'lineup', 'scan-index.json');
 }
 
+/**
+ * A scan clock a minute ahead: every file of the test tree then counts as settled long before the
+ * scan, as in a tree that has not changed for a while (the index does not record files changed
+ * just before a scan).
+ */
+const LATER = { now: () => Date.now() + 60_000 };
+
 /** Moves the index's mtime past every file of the tree, so no record is racily clean. */
 async function settleIndex(root: string): Promise<void> {
   const later = new Date(Date.now() + 60_000);
@@ -256,11 +263,11 @@ describe('scan index', () => {
     const full = await scanAll(root, { trustRecorded: false });
     expect(full.problems.map((p) => p.caseId)).toEqual(['case-2025-01-23']);
     expect(full.images.filter((i) => i.caseId === 'case-2025-01-22')).toHaveLength(5);
-    expect(await scanAll(root, { index: indexOf(root) })).toEqual(full);
+    expect(await scanAll(root, { index: indexOf(root), clock: LATER })).toEqual(full);
     await settleIndex(root);
-    expect(await scanAll(root, { index: indexOf(root) })).toEqual(full);
+    expect(await scanAll(root, { index: indexOf(root), clock: LATER })).toEqual(full);
     await writeFile(indexOf(root), '{"format":1,"cases":{"case-2025-01-19":[');
-    expect(await scanAll(root, { index: indexOf(root) })).toEqual(full);
+    expect(await scanAll(root, { index: indexOf(root), clock: LATER })).toEqual(full);
     // The torn index was replaced by a whole one.
     expect(Object.keys(JSON.parse(await readFile(indexOf(root), 'utf8')).cases)).toEqual([
       A,
@@ -275,26 +282,28 @@ describe('scan index', () => {
     await seed(root, A);
     // A whole-millisecond mtime, so that setting it back below restores it exactly.
     await utimes(caseFile(root, A), SETTLED, SETTLED);
-    await scanAll(root, { index: indexOf(root) });
+    await scanAll(root, { index: indexOf(root), clock: LATER });
     await tamperReview(root, A, 'suspect-1', 'pending');
     await settleIndex(root);
     // The record is used: the scan reports what it says, not what the manifest says.
-    expect(findings(await scanAll(root, { index: indexOf(root) }))[`${A}/suspect-1`]).toBe('awaiting-review');
+    expect(findings(await scanAll(root, { index: indexOf(root), clock: LATER }))[`${A}/suspect-1`]).toBe(
+      'awaiting-review',
+    );
 
     // An index written for other prompt templates or another builder is ignored whole.
     const indexText = await readFile(indexOf(root), 'utf8');
     await writeFile(indexOf(root), indexText.replace(/"fingerprint":"[0-9a-f]+"/, '"fingerprint":"0"'));
     await settleIndex(root);
-    expect(findings(await scanAll(root, { index: indexOf(root) }))[`${A}/suspect-1`]).toBe('');
+    expect(findings(await scanAll(root, { index: indexOf(root), clock: LATER }))[`${A}/suspect-1`]).toBe('');
 
     // Racily clean: an index not newer than case.json is not trusted for it.
     await tamperReview(root, A, 'suspect-1', 'pending');
     const caseTime = (await stat(caseFile(root, A))).mtime;
     await utimes(indexOf(root), caseTime, caseTime);
-    expect(findings(await scanAll(root, { index: indexOf(root) }))[`${A}/suspect-1`]).toBe('');
+    expect(findings(await scanAll(root, { index: indexOf(root), clock: LATER }))[`${A}/suspect-1`]).toBe('');
 
     // Same size, mtime set back on purpose: the ctime still differs, so the case is read again.
-    await scanAll(root, { index: indexOf(root) });
+    await scanAll(root, { index: indexOf(root), clock: LATER });
     await tamperReview(root, A, 'suspect-1', 'pending');
     await settleIndex(root);
     const file = caseFile(root, A);
@@ -310,7 +319,20 @@ describe('scan index', () => {
     await utimes(file, SETTLED, SETTLED);
     const after = await stat(file);
     expect([after.size, after.mtimeMs, after.ino]).toEqual([before.size, before.mtimeMs, before.ino]);
-    expect(findings(await scanAll(root, { index: indexOf(root) }))[`${A}/suspect-1`]).toBe('stale');
+    expect(findings(await scanAll(root, { index: indexOf(root), clock: LATER }))[`${A}/suspect-1`]).toBe(
+      'stale',
+    );
+  });
+
+  it('does not record a case whose files changed just before the scan', async () => {
+    const root = await makeTempRoot();
+    await seed(root, A);
+    // Every file of the tree was just written: with the real clock nothing is recorded...
+    await scanAll(root, { index: indexOf(root), clock: { now: () => Date.now() } });
+    await expect(access(indexOf(root))).rejects.toThrow();
+    // ...and a minute later all of it is.
+    await scanAll(root, { index: indexOf(root), clock: LATER });
+    expect(Object.keys(JSON.parse(await readFile(indexOf(root), 'utf8')).cases)).toEqual([A, B, C]);
   });
 
   it('lives in the git directory of a checkout, not in CI or when turned off, and not outside git', async () => {

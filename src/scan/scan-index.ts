@@ -21,6 +21,9 @@ import { removeStaleTemps } from '../util/atomic-write.ts';
  *   (ctime cannot be set back by `touch -d` or `cp -p`, unlike the image stamps' mtime), and, as
  *   git's "racily clean" rule, only when both files are older than the index itself: a file
  *   changed in the same time step as the one it was read in would otherwise keep its stat.
+ * - A file changed less than RECENT_MS before the scan started is not recorded: it could change
+ *   again within the same time step after the scan read it, keeping its stat (git smudges such
+ *   "racily clean" entries for the same reason). The next scan records it.
  * - Cases that could not be parsed are never recorded: they are parsed (and reported) every time.
  *
  * A fresh checkout (every CI run) has no index, and CI (`CI` or `GITHUB_ACTIONS` set, as GitHub
@@ -30,6 +33,12 @@ import { removeStaleTemps } from '../util/atomic-write.ts';
 
 /** Bumped whenever what a record holds, or how the scan derives it, changes. */
 const FORMAT = 1;
+
+/**
+ * How long a file must have stayed unchanged before the scan for its record to be kept: well over
+ * any file time step (a few ms on Linux, 2 s on FAT) and any gap between the file clock and ours.
+ */
+const RECENT_MS = 5_000;
 
 /** What the scan needs from one manifest entry, with the prompt comparison already made. */
 export interface EntryRecord {
@@ -147,9 +156,9 @@ function toStored(caseKey: FileKey, manifestKey: FileKey, record: CaseRecord): S
   return [caseKey, manifestKey, record.imageIds, entries];
 }
 
-/** A key is safe to trust only for a file older than the index that recorded it (racily clean). */
-function settled(key: FileKey, indexMtimeMs: number): boolean {
-  return key === null || (key[1] < indexMtimeMs && key[2] < indexMtimeMs);
+/** Whether the file's last change (mtime and ctime) is before `ms`; true for a missing file. */
+function changedBefore(key: FileKey, ms: number): boolean {
+  return key === null || (key[1] < ms && key[2] < ms);
 }
 
 export class ScanIndex {
@@ -162,12 +171,15 @@ export class ScanIndex {
     private readonly print: string,
     old: Record<string, unknown>,
     private readonly oldMtimeMs: number,
+    /** Files changed from then on are not recorded (see RECENT_MS). */
+    private readonly recentFrom: number,
   ) {
     this.old = old;
   }
 
-  /** The index in `path`, empty when there is none or it cannot be used. */
-  static open(path: string): ScanIndex {
+  /** The index in `path`, empty when there is none or it cannot be used; `now` is when the scan starts. */
+  static open(path: string, now: number): ScanIndex {
+    const recentFrom = now - RECENT_MS;
     const print = fingerprint();
     try {
       const mtimeMs = statSync(path).mtimeMs;
@@ -179,12 +191,18 @@ export class ScanIndex {
         typeof (data as Record<string, unknown>).cases === 'object' &&
         (data as Record<string, unknown>).cases !== null
       ) {
-        return new ScanIndex(path, print, (data as { cases: Record<string, unknown> }).cases, mtimeMs);
+        return new ScanIndex(
+          path,
+          print,
+          (data as { cases: Record<string, unknown> }).cases,
+          mtimeMs,
+          recentFrom,
+        );
       }
     } catch {
       // No index, or an unreadable or torn one: start empty.
     }
-    return new ScanIndex(path, print, {}, 0);
+    return new ScanIndex(path, print, {}, 0, recentFrom);
   }
 
   /** The recorded case, when both files are unchanged and settled; null otherwise. */
@@ -192,14 +210,16 @@ export class ScanIndex {
     const stored = Object.hasOwn(this.old, caseId) ? this.old[caseId] : undefined;
     if (!Array.isArray(stored) || stored.length !== 4) return null;
     if (!sameKey(caseKey, stored[0]) || !sameKey(manifestKey, stored[1])) return null;
-    if (!settled(caseKey, this.oldMtimeMs) || !settled(manifestKey, this.oldMtimeMs)) return null;
+    // Racily clean: only files changed before the index was written.
+    if (!changedBefore(caseKey, this.oldMtimeMs) || !changedBefore(manifestKey, this.oldMtimeMs)) return null;
     const record = toRecord(stored as StoredCase);
     if (record) this.fresh.set(caseId, stored as StoredCase);
     return record;
   }
 
-  /** Remembers what parsing the case gave, for the next scan. */
+  /** Remembers what parsing the case gave, for the next scan, unless a file changed just before. */
   store(caseId: string, caseKey: FileKey, manifestKey: FileKey, record: CaseRecord): void {
+    if (!changedBefore(caseKey, this.recentFrom) || !changedBefore(manifestKey, this.recentFrom)) return;
     this.fresh.set(caseId, toStored(caseKey, manifestKey, record));
     this.changed = true;
   }

@@ -8,6 +8,7 @@ import type { Case, Manifest, ManifestEntry } from '../cases/schema.ts';
 import { InputError } from '../errors.ts';
 import { buildPrompt } from '../prompts/index.ts';
 import { isPlaceholderPng } from '../providers/placeholder.ts';
+import { type Clock, systemClock } from '../util/clock.ts';
 import { displayPath } from '../util/read-json.ts';
 import { quickCase, quickManifest } from './quick-parse.ts';
 import { type FileFacts, readFileFacts } from './read-head.ts';
@@ -276,6 +277,8 @@ export interface ScanOptions {
    * checkout's (defaultIndexFile). Ignored with `trustRecorded: false`.
    */
   index?: string | false;
+  /** When the scan starts, for the index's "changed just before" rule; tests move it. */
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** The mtime of a file, once, on first call; 0 when it cannot be stat-ed (so nothing is trusted). */
@@ -387,7 +390,10 @@ export async function scanAll(
   const caseIds = options.caseIds ?? caseDirectories(root);
   const report: ScanReport = { cases: 0, images: [], problems: [] };
   const indexFile = options.index ?? defaultIndexFile(root);
-  const index = indexFile && (options.trustRecorded ?? true) ? ScanIndex.open(indexFile) : null;
+  const index =
+    indexFile && (options.trustRecorded ?? true)
+      ? ScanIndex.open(indexFile, (options.clock ?? systemClock).now())
+      : null;
   for (let i = 0; i < caseIds.length; i++) {
     if (i > 0 && i % CASES_PER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
     const caseId = caseIds[i] as string;
