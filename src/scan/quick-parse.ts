@@ -9,7 +9,7 @@ import { MAX_TEXT } from '../cases/schema.ts';
  * every field the scan reads; anything unusual (a string zod would trim, a missing default, an
  * unknown key, any doubt) returns null and the caller runs the real schema, so every error
  * message still comes from one place. It may refuse valid input; it must never accept invalid
- * input: test/scan-trust.test.ts feeds both the same documents and compares.
+ * input: test/scan-quick-parse.test.ts feeds both the same documents and compares.
  */
 
 const MAX_SHORT = 120;

@@ -224,7 +224,8 @@ function inspectImage(files: CaseFiles, imageId: string): ImageStatus {
       return status;
     }
   }
-  // A prompt that cannot be built fails the case where it is needed, as before the index.
+  // A prompt that cannot be built (too long: the schema's limits prevent it today) fails the case
+  // here, where it is first needed, as it did before prompts were compared up front.
   if (entry.promptError !== undefined) throw entry.promptError;
   if (entry.stale) add(status, 'stale', 'the case text or the prompt template changed since');
   if (entry.review !== 'approved') add(status, 'awaiting-review', `review ${entry.review}`);
