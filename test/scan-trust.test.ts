@@ -1,16 +1,17 @@
-import { readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { saveImage } from '../src/batch/save-image.ts';
 import { readCase, writeCase } from '../src/cases/case-store.ts';
 import { readManifest, updateManifest } from '../src/cases/manifest-store.ts';
-import { imageFile, manifestFile } from '../src/cases/paths.ts';
+import { caseFile, imageFile, manifestFile } from '../src/cases/paths.ts';
 import { regenerateMissing } from '../src/cli/scan-command.ts';
 import { buildPrompt } from '../src/prompts/index.ts';
 import { renderPlaceholderPng } from '../src/providers/placeholder.ts';
 import { SIZE_FOR_ASPECT } from '../src/providers/types.ts';
 import { toBatchFile } from '../src/scan/export.ts';
 import { imagesToGenerate, type ScanReport, scanAll } from '../src/scan/scan.ts';
+import { defaultIndexFile } from '../src/scan/scan-index.ts';
 import { defaultImage } from './support/fake-gemini.ts';
 import { captureOutput } from './support/output.ts';
 import { makeTempRoot } from './support/temp-root.ts';
@@ -216,5 +217,139 @@ describe('scan trusting stamped images', () => {
       },
     );
     expect(broken.entry.mtimeMs).toBeUndefined();
+  });
+});
+
+/** Where these tests keep the index: where a checkout keeps it (defaultIndexFile is off in CI). */
+function indexOf(root: string): string {
+  return join(root, '.git', 'lineup', 'scan-index.json');
+}
+
+/**
+ * A scan clock a minute ahead: every file of the test tree then counts as settled long before the
+ * scan, as in a tree that has not changed for a while (the index does not record files changed
+ * just before a scan).
+ */
+const LATER = { now: () => Date.now() + 60_000 };
+
+/** Moves the index's mtime past every file of the tree, so no record is racily clean. */
+async function settleIndex(root: string): Promise<void> {
+  const later = new Date(Date.now() + 60_000);
+  await utimes(indexOf(root), later, later);
+}
+
+/** Rewrites the index's record of one image's review status: the scan shows it only if it uses the record. */
+async function tamperReview(root: string, caseId: string, imageId: string, status: string): Promise<void> {
+  const file = indexOf(root);
+  const index = JSON.parse(await readFile(file, 'utf8'));
+  index.cases[caseId][3][imageId][5] = status;
+  await writeFile(file, JSON.stringify(index));
+}
+
+describe('scan index', () => {
+  it('gives what the full scan gives: cold, warm, and from a corrupt index', async () => {
+    const root = await treeWithEveryFinding();
+    // Two more cases: text the quick check leaves to the schema (zod trims it), and a torn manifest.
+    const data = JSON.parse(await readFile(caseFile(root, C), 'utf8'));
+    const extra: [string, string][] = [
+      ['case-2025-01-22', ' Untrimmed title '],
+      ['case-2025-01-23', 'Torn manifest'],
+    ];
+    for (const [id, title] of extra) {
+      await mkdir(join(root, 'cases', id, 'images'), { recursive: true });
+      await writeFile(caseFile(root, id), JSON.stringify({ ...data, id, date: id.slice(5), title }));
+    }
+    await writeFile(manifestFile(root, 'case-2025-01-23'), '{"caseId": "case-2025-01-23", "ima');
+    const full = await scanAll(root, { trustRecorded: false });
+    expect(full.problems.map((p) => p.caseId)).toEqual(['case-2025-01-23']);
+    expect(full.images.filter((i) => i.caseId === 'case-2025-01-22')).toHaveLength(5);
+    expect(await scanAll(root, { index: indexOf(root), clock: LATER })).toEqual(full);
+    await settleIndex(root);
+    expect(await scanAll(root, { index: indexOf(root), clock: LATER })).toEqual(full);
+    await writeFile(indexOf(root), '{"format":1,"cases":{"case-2025-01-19":[');
+    expect(await scanAll(root, { index: indexOf(root), clock: LATER })).toEqual(full);
+    // The torn index was replaced by a whole one.
+    expect(Object.keys(JSON.parse(await readFile(indexOf(root), 'utf8')).cases)).toEqual([
+      A,
+      B,
+      C,
+      'case-2025-01-22',
+    ]);
+  });
+
+  it('uses a record only while both files keep their stat and are older than the index', async () => {
+    const root = await makeTempRoot();
+    await seed(root, A);
+    // A whole-millisecond mtime, so that setting it back below restores it exactly.
+    await utimes(caseFile(root, A), SETTLED, SETTLED);
+    await scanAll(root, { index: indexOf(root), clock: LATER });
+    await tamperReview(root, A, 'suspect-1', 'pending');
+    await settleIndex(root);
+    // The record is used: the scan reports what it says, not what the manifest says.
+    expect(findings(await scanAll(root, { index: indexOf(root), clock: LATER }))[`${A}/suspect-1`]).toBe(
+      'awaiting-review',
+    );
+
+    // An index written for other prompt templates or another builder is ignored whole.
+    const indexText = await readFile(indexOf(root), 'utf8');
+    await writeFile(indexOf(root), indexText.replace(/"fingerprint":"[0-9a-f]+"/, '"fingerprint":"0"'));
+    await settleIndex(root);
+    expect(findings(await scanAll(root, { index: indexOf(root), clock: LATER }))[`${A}/suspect-1`]).toBe('');
+
+    // Racily clean: an index not newer than case.json is not trusted for it.
+    await tamperReview(root, A, 'suspect-1', 'pending');
+    const caseTime = (await stat(caseFile(root, A))).mtime;
+    await utimes(indexOf(root), caseTime, caseTime);
+    expect(findings(await scanAll(root, { index: indexOf(root), clock: LATER }))[`${A}/suspect-1`]).toBe('');
+
+    // Same size, mtime set back on purpose: the ctime still differs, so the case is read again.
+    await scanAll(root, { index: indexOf(root), clock: LATER });
+    await tamperReview(root, A, 'suspect-1', 'pending');
+    await settleIndex(root);
+    const file = caseFile(root, A);
+    const before = await stat(file);
+    expect(before.mtimeMs).toBe(SETTLED.getTime());
+    const text = await readFile(file, 'utf8');
+    const edited = text.replace(
+      /("appearance": ")(.)/,
+      (_, head: string, ch: string) => head + (ch === 'X' ? 'Y' : 'X'),
+    );
+    expect(edited).not.toBe(text);
+    await writeFile(file, edited);
+    await utimes(file, SETTLED, SETTLED);
+    const after = await stat(file);
+    expect([after.size, after.mtimeMs, after.ino]).toEqual([before.size, before.mtimeMs, before.ino]);
+    expect(findings(await scanAll(root, { index: indexOf(root), clock: LATER }))[`${A}/suspect-1`]).toBe(
+      'stale',
+    );
+  });
+
+  it('does not record a case whose files changed just before the scan', async () => {
+    const root = await makeTempRoot();
+    await seed(root, A);
+    // Every file of the tree was just written: with the real clock nothing is recorded...
+    await scanAll(root, { index: indexOf(root), clock: { now: () => Date.now() } });
+    await expect(access(indexOf(root))).rejects.toThrow();
+    // ...and a minute later all of it is.
+    await scanAll(root, { index: indexOf(root), clock: LATER });
+    expect(Object.keys(JSON.parse(await readFile(indexOf(root), 'utf8')).cases)).toEqual([A, B, C]);
+  });
+
+  it('lives in the git directory of a checkout, not in CI or when turned off, and not outside git', async () => {
+    const root = await makeTempRoot();
+    expect(defaultIndexFile(root, {})).toBeNull();
+    await mkdir(join(root, '.git'));
+    expect(defaultIndexFile(root, {})).toBe(`${root}/.git/lineup/scan-index.json`);
+    expect(defaultIndexFile(root, { CI: 'true' })).toBeNull();
+    expect(defaultIndexFile(root, { GITHUB_ACTIONS: 'true' })).toBeNull();
+    expect(defaultIndexFile(root, { LINEUP_SCAN_INDEX: '0' })).toBeNull();
+    // A worktree's .git is a file naming its own git directory.
+    const worktree = await makeTempRoot();
+    await writeFile(join(worktree, '.git'), `gitdir: ${root}/.git/worktrees/wt\n`);
+    expect(defaultIndexFile(worktree, {})).toBe(`${root}/.git/worktrees/wt/lineup/scan-index.json`);
+
+    await seed(root, A);
+    await scanAll(root, { index: false });
+    await expect(access(join(root, '.git', 'lineup'))).rejects.toThrow();
   });
 });

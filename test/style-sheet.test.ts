@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { planBatch } from '../src/batch/run-batch.ts';
@@ -8,7 +8,7 @@ import { generateStyleCommand } from '../src/cli/generate-style.ts';
 import { validateCase } from '../src/cli/validate-case.ts';
 import { InputError } from '../src/errors.ts';
 import { createGeminiProvider } from '../src/providers/gemini.ts';
-import { scanCase } from '../src/scan/scan.ts';
+import { scanAll, scanCase } from '../src/scan/scan.ts';
 import { STYLE_INSTRUCTION, sharedStylePath, styleSlug } from '../src/styles/style-sheet.ts';
 import { caseAll, runAgainstFake, TEST_KEY, testConfig } from './support/engine.ts';
 import { defaultImage, type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
@@ -117,6 +117,25 @@ describe('one style per case', () => {
     expect(await staleOf()).toEqual([]);
     await writeFile(stylePath, await stylePng('c'));
     expect(await staleOf()).toHaveLength(4);
+  });
+
+  test('the scan index does not hide a changed sheet: the case sheet is looked at on every scan', async () => {
+    const stylePath = join(root, 'cases', CASE, 'style.png');
+    await writeFile(stylePath, await stylePng('a'));
+    await runAgainstFake(root, fake, { source: caseAll() });
+    const index = join(root, '.git', 'lineup', 'scan-index.json');
+    // A clock a minute ahead, and the index's mtime past every file: every record is settled and used.
+    const later = { now: () => Date.now() + 60_000 };
+    const staleWithIndex = async () =>
+      (await scanAll(root, { index, clock: later })).images
+        .filter((s) => s.caseId === CASE && s.findings.includes('stale'))
+        .map((s) => s.imageId);
+    expect(await staleWithIndex()).toEqual([]);
+    const settled = new Date(Date.now() + 60_000);
+    await utimes(index, settled, settled);
+    expect(JSON.parse(await readFile(index, 'utf8')).cases[CASE]).toBeDefined();
+    await writeFile(stylePath, await stylePng('b'));
+    expect(await staleWithIndex()).toEqual(['suspect-1', 'suspect-2', 'suspect-3', 'scene']);
   });
 
   test('a style.png that is not a PNG is bad input naming the file', async () => {

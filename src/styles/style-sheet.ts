@@ -114,11 +114,7 @@ export function styleShaSync(
   return undefined;
 }
 
-/** The image was made with another style sheet than the case has now (or with one, or without). */
-export function styleIsStale(
-  entry: Pick<ManifestEntry, 'provenance'>,
-  currentSha: string | undefined,
-): boolean {
-  const recorded = entry.provenance?.references.find((r) => r.role === 'style')?.sha256;
-  return recorded !== currentSha;
+/** The style sheet an image was made with, from its provenance; undefined when none was sent. */
+export function recordedStyleSha(entry: Pick<ManifestEntry, 'provenance'>): string | undefined {
+  return entry.provenance?.references.find((r) => r.role === 'style')?.sha256;
 }
