@@ -88,6 +88,11 @@ export function imageIdOf(image: Pick<PlannedImage, 'type' | 'suspectId'>): stri
   return image.type === 'scene' ? 'scene' : (image.suspectId ?? '');
 }
 
+/** How a user carries on with a batch (logs, recommendations, the terminal's summary). */
+export function resumeCommand(batchId: string): string {
+  return `npx tsx scripts/batch-generate-images.ts --resume ${batchId}`;
+}
+
 export function progressDir(root: string): string {
   return join(root, 'reports', 'progress');
 }

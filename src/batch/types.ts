@@ -1,3 +1,4 @@
+import type { RunExitCode } from '../errors.ts';
 import type { ErrorType, FailureReason, ProviderName } from '../providers/types.ts';
 
 /** One image the batch must produce. `imageId` is `suspect-N` or `scene`. */
@@ -58,7 +59,7 @@ export interface BatchSummary {
   status: BatchStatus;
   /** Why the batch stopped early, when status is `stopped`. */
   stopReason?: string;
-  exitCode: 0 | 1 | 3;
+  exitCode: RunExitCode;
   provider: ProviderName;
   model: string;
   total: number;

@@ -3,7 +3,7 @@ import { type BatchClient, createGeminiBatchClient } from '../../providers/gemin
 import type { PlanItem } from '../plan.ts';
 import type { Progress } from '../progress.ts';
 import type { BatchSummary } from '../types.ts';
-import { type BatchModeOptions, Session } from './session.ts';
+import { type BatchModeOptions, BatchSession } from './session.ts';
 import { submitPending } from './submit.ts';
 
 export { type ChunkLimits, DEFAULT_CHUNK_LIMITS } from './chunk.ts';
@@ -35,7 +35,7 @@ export function chooseBatchClient(config: Config, apiKey: string | undefined): B
 export async function submitBatch(
   options: BatchModeOptions & { progress: Progress; items: PlanItem[] },
 ): Promise<BatchSummary> {
-  const s = new Session(options, options.progress);
+  const s = new BatchSession(options, options.progress);
   s.say(
     'START',
     `${options.items.length} image(s) to submit to the Gemini Batch API with ${options.progress.model} at $${s.client().costPerImage} per image`,
