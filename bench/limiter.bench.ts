@@ -1,10 +1,10 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { planBatch, runBatch } from '../src/batch/run-batch.ts';
 import type { BatchSummary, PlannedImage } from '../src/batch/types.ts';
 import { type Config, type ConfigInput, configSchema } from '../src/config/schema.ts';
 import { createGeminiProvider } from '../src/providers/gemini.ts';
+import { planBatch, runBatch } from '../src/run/run-batch.ts';
 import type { Clock } from '../src/util/clock.ts';
 import {
   defaultImage,

@@ -1,11 +1,11 @@
 import { rm } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import { runBatch } from '../src/batch/run-batch.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import { configSchema } from '../src/config/schema.ts';
 import { createGeminiProvider } from '../src/providers/gemini.ts';
 import { createJudgeClient } from '../src/qa/judge-client.ts';
 import { VisionReview } from '../src/qa/vision-review.ts';
+import { runBatch } from '../src/run/run-batch.ts';
 import { startFakeGemini } from '../test/support/fake-gemini.ts';
 import { makeTempRoot } from '../test/support/temp-root.ts';
 

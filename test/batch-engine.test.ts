@@ -1,9 +1,9 @@
 import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { WINDOW_MARGIN_MS } from '../src/batch/limiter.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import { DEFAULT_MODEL } from '../src/config/schema.ts';
+import { WINDOW_MARGIN_MS } from '../src/pacing/limiter.ts';
 import { VirtualClock } from '../src/util/clock.ts';
 import { caseAll, imagesPath, progressOf, readJson, runAgainstFake, TEST_KEY } from './support/engine.ts';
 import { defaultImage, type FakeGemini, googleError, startFakeGemini } from './support/fake-gemini.ts';

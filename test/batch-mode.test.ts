@@ -8,13 +8,13 @@ import {
 } from '../src/batch/batch-mode/index.ts';
 import type { PlanSource } from '../src/batch/plan.ts';
 import { readProgress } from '../src/batch/progress.ts';
-import { runBatch } from '../src/batch/run-batch.ts';
-import type { ImageCheck } from '../src/batch/runner.ts';
 import type { BatchSummary } from '../src/batch/types.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
 import { DEFAULT_MODEL } from '../src/config/schema.ts';
 import { BatchApiError, classifyJobError } from '../src/providers/gemini-batch.ts';
+import type { ImageCheck } from '../src/quality/index.ts';
+import { runBatch } from '../src/run/run-batch.ts';
 import { statsRows } from '../src/stats/aggregate.ts';
 import { readBatchReports } from '../src/stats/reports.ts';
 import { VirtualClock } from '../src/util/clock.ts';

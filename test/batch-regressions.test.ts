@@ -2,10 +2,10 @@
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { collectSubmitted, isCollectable, withoutInFlight } from '../src/batch/batch-mode/index.ts';
 import { readProgress, writeProgress } from '../src/batch/progress.ts';
-import { runBatch } from '../src/batch/run-batch.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import { classifyHttpError } from '../src/providers/classify-error.ts';
 import { createPlaceholderProvider } from '../src/providers/placeholder.ts';
+import { runBatch } from '../src/run/run-batch.ts';
 import { VirtualClock } from '../src/util/clock.ts';
 import { caseAll, geminiClients, runAgainstFake, testConfig } from './support/engine.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';

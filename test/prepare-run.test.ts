@@ -1,12 +1,12 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { prepareRun } from '../src/batch/prepare-run.ts';
 import { readProgress } from '../src/batch/progress.ts';
-import { chooseSource } from '../src/batch/source.ts';
 import { batchGenerate } from '../src/cli/batch-generate.ts';
 import { regenerateMissing } from '../src/cli/scan-command.ts';
 import { InputError } from '../src/errors.ts';
+import { prepareRun } from '../src/run/prepare-run.ts';
+import { chooseSource } from '../src/run/source.ts';
 import { TEST_KEY } from './support/engine.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
 import { type FakeGeminiBatch, startFakeGeminiWithBatch } from './support/fake-gemini-batch.ts';

@@ -1,13 +1,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { planBatch } from '../src/batch/run-batch.ts';
 import { sha256 } from '../src/batch/save-image.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import { generateStyleCommand } from '../src/cli/generate-style.ts';
 import { validateCase } from '../src/cli/validate-case.ts';
 import { InputError } from '../src/errors.ts';
 import { createGeminiProvider } from '../src/providers/gemini.ts';
+import { planBatch } from '../src/run/run-batch.ts';
 import { scanCase } from '../src/scan/scan.ts';
 import { STYLE_INSTRUCTION, sharedStylePath, styleSlug } from '../src/styles/style-sheet.ts';
 import { caseAll, runAgainstFake, TEST_KEY, testConfig } from './support/engine.ts';

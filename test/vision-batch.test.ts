@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { runBatch } from '../src/batch/run-batch.ts';
 import type { BatchSummary } from '../src/batch/types.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
+import { runBatch } from '../src/run/run-batch.ts';
 import { VirtualClock } from '../src/util/clock.ts';
 import { caseAll, fakeVision, geminiClients } from './support/engine.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';

@@ -1,10 +1,10 @@
 import type { VisionVerdict } from '../cases/provenance.ts';
 import { ExitCode } from '../errors.ts';
+import { decide } from '../pacing/retry-policy.ts';
 import type { GeneratedImage, GenerationFailure, GenerationResult } from '../providers/types.ts';
 import { summary as verdictSummary } from '../qa/vision-review.ts';
 import { emptyJudgeTally, requestedProvenance, tallyActual, tallyVerdict } from './cost-tally.ts';
 import type { PlanItem } from './plan.ts';
-import { decide } from './retry-policy.ts';
 import { saveImage } from './save-image.ts';
 import type { SyncRun } from './sync-run.ts';
 

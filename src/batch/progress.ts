@@ -2,10 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { batchOptionsSchema } from '../cases/batch-file.ts';
 import { InputError } from '../errors.ts';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
 import { readJsonFile } from '../util/read-json.ts';
-import { batchOptionsSchema } from './batch-file.ts';
 import { judgeTallySchema } from './cost-tally.ts';
 import type { FailureRecord, PlannedImage } from './types.ts';
 

@@ -12,8 +12,6 @@ import { Session } from './session.ts';
 import { type ExecuteOptions, SyncRun } from './sync-run.ts';
 import type { BatchSummary } from './types.ts';
 
-export type { ExecuteOptions, ImageCheck } from './sync-run.ts';
-
 /**
  * Runs the items of a claimed batch under the limiter and the retry policy, saving each image
  * and the progress file as it finishes. Safe to call again on the same progress (resume).

@@ -1,18 +1,16 @@
 import type { Config } from '../config/schema.ts';
 import { ExitCode } from '../errors.ts';
+import { type Slot, StartLimiter, utcDay } from '../pacing/limiter.ts';
+import { isRecoverable } from '../pacing/retry-policy.ts';
 import type { GenerationFailure, ImageProvider } from '../providers/types.ts';
 import { JudgeGate } from '../qa/gate.ts';
 import type { VisionReview } from '../qa/vision-review.ts';
+import type { ImageCheck } from '../quality/index.ts';
 import { FailureBreaker, type Trip } from './breaker.ts';
 import { tallyJudgeCall } from './cost-tally.ts';
-import { type Slot, StartLimiter, utcDay } from './limiter.ts';
 import type { PlanItem } from './plan.ts';
 import { type Progress, requestsStartedOn } from './progress.ts';
-import { isRecoverable } from './retry-policy.ts';
 import type { Outcome, Session, SessionOptions, Stop } from './session.ts';
-
-/** Checks a fresh image before it is saved; returns the names of failed checks (empty = good). */
-export type ImageCheck = (item: PlanItem, bytes: Uint8Array) => Promise<string[]> | string[];
 
 export interface ExecuteOptions extends SessionOptions {
   progress: Progress;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ImageMimeType } from '../providers/types.ts';
+import type { ImageMimeType } from '../images/types.ts';
 import { assertCaseId, assertImageId } from './ids.ts';
 
 /** Every path lineup touches hangs off one root (the repository), so tests can use a temp dir. */

@@ -1,5 +1,5 @@
-import { prepareRun } from '../batch/prepare-run.ts';
 import { ExitCode } from '../errors.ts';
+import { prepareRun } from '../run/prepare-run.ts';
 import { runSummaryLines } from './run-summary.ts';
 import { type Output, terminalEvents } from './terminal-reporter.ts';
 

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
-import { prepareRun } from '../batch/prepare-run.ts';
 import { assertCaseId } from '../cases/ids.ts';
 import { ExitCode, InputError } from '../errors.ts';
+import { prepareRun } from '../run/prepare-run.ts';
 import { MAX_EXPORT_IMAGES, writeBatchFile } from '../scan/export.ts';
 import {
   type ImageStatus,

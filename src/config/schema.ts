@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { qaConfigSchema } from '../qa/config.ts';
 import {
   DEFAULT_IMAGE_MODEL,
   IMAGE_MODELS,
@@ -8,6 +7,7 @@ import {
   imagePrice,
   unknownModelPrice,
 } from './pricing.ts';
+import { qaConfigSchema } from './qa.ts';
 
 /** Default image model; chosen, with its sources and date, in pricing.ts (the one price table). */
 export const DEFAULT_MODEL = DEFAULT_IMAGE_MODEL;

@@ -1,5 +1,5 @@
-import { StartLimiter } from '../batch/limiter.ts';
 import type { Config } from '../config/schema.ts';
+import { StartLimiter } from '../pacing/limiter.ts';
 import type { Clock } from '../util/clock.ts';
 
 /** The part of the runner's StartLimiter a judge call uses. */

@@ -1,17 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decide } from '../batch/retry-policy.ts';
 import { readCase } from '../cases/case-store.ts';
 import { readManifest, updateManifest } from '../cases/manifest-store.ts';
 import { imagesDir } from '../cases/paths.ts';
 import type { VisionIssue, VisionVerdict } from '../cases/provenance.ts';
 import type { Case } from '../cases/schema.ts';
+import type { VisionPolicy } from '../config/qa.ts';
 import type { Config } from '../config/schema.ts';
+import { decide } from '../pacing/retry-policy.ts';
 import type { GeneratedImage } from '../providers/types.ts';
 import { actualCostUsd, addUsage, type TokenUsage } from '../providers/usage-cost.ts';
 import { findStyleSheet } from '../styles/style-sheet.ts';
 import type { Clock } from '../util/clock.ts';
-import type { VisionPolicy } from './config.ts';
 import type { JudgeGate } from './gate.ts';
 import type { JudgeClient, JudgeImage } from './judge-client.ts';
 import { lineupRubric, type Rubric, rubricFor } from './rubric.ts';
@@ -196,7 +196,7 @@ export class VisionReview {
     return data;
   }
 
-  /** One judge call through the gate and the retry table (src/batch/retry-policy.ts). */
+  /** One judge call through the gate and the retry table (src/pacing/retry-policy.ts). */
   private async call(rubric: Rubric, images: JudgeImage[], gate: JudgeGate): Promise<Judged> {
     const out: Judged = { calls: 0, costUsd: 0 };
     if (this.disabled) return { ...out, reason: this.disabled };

@@ -1,6 +1,7 @@
 export {
   type CaseQualityReport,
   createQualityCheck,
+  type ImageCheck,
   type QualityRow,
   validateCaseImages,
 } from './case-quality.ts';

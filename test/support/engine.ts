@@ -2,8 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PlanSource } from '../../src/batch/plan.ts';
 import { readProgress } from '../../src/batch/progress.ts';
-import { runBatch } from '../../src/batch/run-batch.ts';
-import type { ImageCheck } from '../../src/batch/runner.ts';
 import type { BatchSummary } from '../../src/batch/types.ts';
 import {
   batchCostPerImage,
@@ -16,6 +14,8 @@ import { createGeminiProvider } from '../../src/providers/gemini.ts';
 import { createGeminiBatchClient } from '../../src/providers/gemini-batch.ts';
 import { createJudgeClient } from '../../src/qa/judge-client.ts';
 import { VisionReview } from '../../src/qa/vision-review.ts';
+import type { ImageCheck } from '../../src/quality/index.ts';
+import { runBatch } from '../../src/run/run-batch.ts';
 import { type Clock, VirtualClock } from '../../src/util/clock.ts';
 import type { FakeGemini } from './fake-gemini.ts';
 

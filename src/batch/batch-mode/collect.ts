@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { InputError } from '../../errors.ts';
+import { isRecoverable } from '../../pacing/retry-policy.ts';
 import {
   BatchApiError,
   type BatchJobInfo,
@@ -13,7 +14,6 @@ import { requestedProvenance, tallyActual, tallyJudgeCall, tallyVerdict } from '
 import type { PlanItem } from '../plan.ts';
 import type { BatchJobRecord } from '../progress.ts';
 import { imageKey, type Progress, progressDir, readProgress } from '../progress.ts';
-import { isRecoverable } from '../retry-policy.ts';
 import { executeBatch } from '../runner.ts';
 import { saveImage } from '../save-image.ts';
 import type { BatchSummary } from '../types.ts';

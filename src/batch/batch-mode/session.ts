@@ -4,12 +4,12 @@ import type { BatchClient, BatchJobInfo } from '../../providers/gemini-batch.ts'
 import type { ImageProvider } from '../../providers/types.ts';
 import type { JudgeGate } from '../../qa/gate.ts';
 import type { VisionReview } from '../../qa/vision-review.ts';
+import type { ImageCheck } from '../../quality/index.ts';
 import type { Clock } from '../../util/clock.ts';
 import type { BatchEvents } from '../events.ts';
 import { type PlanItem, resolvePlan } from '../plan.ts';
 import { imageKey, type Progress } from '../progress.ts';
 import { Session, type Stop } from '../session.ts';
-import type { ImageCheck } from '../sync-run.ts';
 import type { BatchSummary, PlannedImage } from '../types.ts';
 import type { ChunkLimits } from './chunk.ts';
 

@@ -1,8 +1,8 @@
+import { decide, needsPerson } from '../../pacing/retry-policy.ts';
 import { BatchApiError, type BatchJobInfo, batchRequestBytes } from '../../providers/gemini-batch.ts';
 import type { GenerationFailure } from '../../providers/types.ts';
 import type { PlanItem } from '../plan.ts';
 import { type BatchJobRecord, imageKey } from '../progress.ts';
-import { decide, needsPerson } from '../retry-policy.ts';
 import { chunkBy, DEFAULT_CHUNK_LIMITS } from './chunk.ts';
 import type { BatchSession, Stop } from './session.ts';
 

@@ -1,15 +1,15 @@
+import { chooseBatchClient, withoutInFlight } from '../batch/batch-mode/index.ts';
+import type { BatchEvents } from '../batch/events.ts';
+import type { PlanSource } from '../batch/plan.ts';
+import type { BatchSummary } from '../batch/types.ts';
 import { loadConfig } from '../config/load-config.ts';
 import type { Config, ConfigInput } from '../config/schema.ts';
 import { InputError } from '../errors.ts';
 import type { BatchClient } from '../providers/gemini-batch.ts';
 import type { ImageProvider } from '../providers/types.ts';
 import { createQualityCheck } from '../quality/index.ts';
-import { chooseBatchClient, withoutInFlight } from './batch-mode/index.ts';
-import type { BatchEvents } from './events.ts';
-import type { PlanSource } from './plan.ts';
 import { chooseProvider, type EmptyRun, type PlannedBatch, planBatch, runBatch } from './run-batch.ts';
 import { chooseSource, type SourceChoice } from './source.ts';
-import type { BatchSummary } from './types.ts';
 
 /** The run's settings as a face was given them (flags or inputs, not yet checked). */
 export interface RunOptions {

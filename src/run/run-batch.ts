@@ -1,3 +1,10 @@
+import { type BatchModeOptions, collectBatch, submitBatch } from '../batch/batch-mode/index.ts';
+import type { BatchEvents } from '../batch/events.ts';
+import { type Plan, type PlanSource, resolvePlan, wantedImages } from '../batch/plan.ts';
+import { claimBatchId, type Progress, readProgress, strip } from '../batch/progress.ts';
+import { executeBatch } from '../batch/runner.ts';
+import type { BatchSummary, PlannedImage } from '../batch/types.ts';
+import type { BatchOptions } from '../cases/batch-file.ts';
 import { type Config, costPerImage as priceOf } from '../config/schema.ts';
 import { InputError, InputErrors } from '../errors.ts';
 import type { BatchClient } from '../providers/gemini-batch.ts';
@@ -5,14 +12,8 @@ import { createProvider } from '../providers/index.ts';
 import type { ImageProvider, ProviderName } from '../providers/types.ts';
 import { attachVision, visionFactoryOf } from '../qa/registry.ts';
 import type { VisionReview } from '../qa/vision-review.ts';
+import type { ImageCheck } from '../quality/index.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
-import type { BatchOptions } from './batch-file.ts';
-import { type BatchModeOptions, collectBatch, submitBatch } from './batch-mode/index.ts';
-import type { BatchEvents } from './events.ts';
-import { type Plan, type PlanSource, resolvePlan, wantedImages } from './plan.ts';
-import { claimBatchId, type Progress, readProgress, strip } from './progress.ts';
-import { executeBatch, type ImageCheck } from './runner.ts';
-import type { BatchSummary, PlannedImage } from './types.ts';
 
 export interface ProviderChoice {
   /** Explicit choice; when absent: gemini with a key, else `fallback` decides. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { CASE_ID_PATTERN, SUSPECT_ID_PATTERN } from '../cases/ids.ts';
 import { readJsonFile } from '../util/read-json.ts';
+import { CASE_ID_PATTERN, SUSPECT_ID_PATTERN } from './ids.ts';
 
 /** The seed's batch file, exactly: `images[]` and `options`. */
 export const batchImageSchema = z
