@@ -7,7 +7,7 @@ import * as core from '@actions/core';
  * body and the job summary; the answer of a request still out then is given up (see README,
  * "Cancelled and timed-out runs").
  */
-export const IN_FLIGHT_WINDOW_MS = 5_000;
+const IN_FLIGHT_WINDOW_MS = 5_000;
 
 export type StopCause =
   | { kind: 'signal'; signal: NodeJS.Signals; at: number }

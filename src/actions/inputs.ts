@@ -56,7 +56,7 @@ export function workspace(): string {
 }
 
 /** Replaces every secret in `text` with `***`; a last line of defence for messages we print. */
-export function scrub(text: string, secrets: ReadonlyArray<string | undefined>): string {
+function scrub(text: string, secrets: ReadonlyArray<string | undefined>): string {
   let out = text;
   for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('***');
   return out;

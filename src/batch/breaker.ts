@@ -1,7 +1,7 @@
 import type { ErrorType } from '../providers/types.ts';
 
 /** How many of the latest finished images the failure rate is judged over. */
-export const BREAKER_WINDOW = 10;
+const BREAKER_WINDOW = 10;
 
 export interface BreakerOptions {
   /** Stop when more than this share of the last BREAKER_WINDOW finished images failed; null: never. */

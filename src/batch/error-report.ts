@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
 import type { BatchMetrics, FailureRecord } from './types.ts';
 
-export function errorReportFile(root: string, batchId: string): string {
+function errorReportFile(root: string, batchId: string): string {
   return join(root, 'reports', 'errors', `${batchId}.json`);
 }
 

@@ -63,7 +63,7 @@ export async function wantedImages(
 }
 
 /** True when any image file for this image exists, whatever its extension. */
-export async function imageExists(root: string, caseId: string, imageId: string): Promise<boolean> {
+async function imageExists(root: string, caseId: string, imageId: string): Promise<boolean> {
   for (const mime of Object.keys(EXTENSION_FOR_MIME) as ImageMimeType[]) {
     try {
       await access(imageFile(root, caseId, imageId, mime));

@@ -46,7 +46,7 @@ const batchJobSchema = z.object({
  * The seed's progress format (batchId, startTime, completed[], pending[], failed[]) plus what a
  * resume needs to carry on exactly where the run stopped.
  */
-export const progressSchema = z.object({
+const progressSchema = z.object({
   batchId: z.string().regex(BATCH_ID_PATTERN),
   startTime: z.string(),
   /** Wall-clock ms when the batch was created: images on disk newer than this are this batch's. */
@@ -77,7 +77,6 @@ export const progressSchema = z.object({
 });
 
 export type Progress = z.infer<typeof progressSchema>;
-export type FailedImage = z.infer<typeof failedSchema>;
 export type BatchJobRecord = z.infer<typeof batchJobSchema>;
 
 export function imageKey(image: Pick<PlannedImage, 'caseId' | 'type' | 'suspectId'>): string {

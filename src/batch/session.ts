@@ -225,7 +225,7 @@ export class Session {
 }
 
 /** The error report's metrics (the seed's BatchMetrics, see README "What a run leaves behind"). */
-export function computeMetrics(progress: Progress, total: number): BatchMetrics {
+function computeMetrics(progress: Progress, total: number): BatchMetrics {
   const successful = progress.completed.length;
   return {
     totalImages: total,

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../util/atomic-write.ts';
 import { displayPath } from '../util/read-json.ts';
 
 /** A style study with nothing a suspect or a scene could copy by mistake: no people, no text. */
-export function styleSheetPrompt(artStyle: string): string {
+function styleSheetPrompt(artStyle: string): string {
   return [
     'A style sheet for an illustrated detective game, to be copied by every picture of one case.',
     `Art style: ${artStyle.replace(/[\s.]+$/, '')}.`,

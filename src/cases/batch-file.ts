@@ -3,7 +3,7 @@ import { readJsonFile } from '../util/read-json.ts';
 import { CASE_ID_PATTERN, SUSPECT_ID_PATTERN } from './ids.ts';
 
 /** The seed's batch file, exactly: `images[]` and `options`. */
-export const batchImageSchema = z
+const batchImageSchema = z
   .object({
     type: z.enum(['suspect', 'scene']),
     caseId: z.string().max(64).regex(CASE_ID_PATTERN, 'must look like case-YYYY-MM-DD'),

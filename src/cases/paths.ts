@@ -29,7 +29,7 @@ export const EXTENSION_FOR_MIME: Record<ImageMimeType, string> = {
   'image/webp': 'webp',
 };
 
-export function imageFileName(imageId: string, mimeType: ImageMimeType = 'image/png'): string {
+function imageFileName(imageId: string, mimeType: ImageMimeType = 'image/png'): string {
   return `${assertImageId(imageId)}.${EXTENSION_FOR_MIME[mimeType]}`;
 }
 

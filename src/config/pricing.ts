@@ -122,7 +122,7 @@ export function unknownModelPrice(size: ImageSize = '1K'): number {
  * as listed by Vercel AI Gateway and APIYI), gemini-3.8-flash $0.75 / $3.75 (GA 2026-09-02;
  * vercel.com/ai-gateway/models/gemini-3.8-flash), gemini-3.5-flash-lite $0.30 / $2.50.
  */
-export const TEXT_MODELS: Readonly<Record<string, TokenPrices>> = {
+const TEXT_MODELS: Readonly<Record<string, TokenPrices>> = {
   'gemini-3.1-flash-lite': { textInput: 0.25, textOutput: 1.5, imageOutput: 0 },
   'gemini-3.5-flash-lite': { textInput: 0.3, textOutput: 2.5, imageOutput: 0 },
   'gemini-3.8-flash': { textInput: 0.75, textOutput: 3.75, imageOutput: 0 },

@@ -8,7 +8,7 @@ export type Octokit = ReturnType<typeof getOctokit>;
  * does), so tests and GHES runners can point it elsewhere after the module loaded.
  */
 /** Longest one GitHub API call may take. */
-export const GITHUB_TIMEOUT_MS = 30_000;
+const GITHUB_TIMEOUT_MS = 30_000;
 
 export function makeOctokit(
   token: string,

@@ -10,7 +10,7 @@ import { type ImageFormat, verifyImage } from '../images/inspect.ts';
 import { buildPrompt } from '../prompts/index.ts';
 import { isPlaceholderPng } from '../providers/placeholder.ts';
 
-export type PreviewStatus = 'ok' | 'missing' | 'unreadable';
+type PreviewStatus = 'ok' | 'missing' | 'unreadable';
 
 export interface PreviewImage {
   imageId: string;

@@ -37,7 +37,7 @@ export const FINAL_JOB_STATES: ReadonlySet<string> = new Set([
   JOB_STATE.expired,
 ]);
 
-export interface BatchResult {
+interface BatchResult {
   /** The request's `metadata.key`; undefined when the server dropped it. */
   key: string | undefined;
   result: GenerationResult;

@@ -277,7 +277,7 @@ export function summary(v: VisionVerdict): string {
 }
 
 /** The judge's issues as a sentence for the image prompt. */
-export function repairNotes(issues: readonly VisionIssue[]): string {
+function repairNotes(issues: readonly VisionIssue[]): string {
   const text = `Fix what a reviewer found wrong with the previous attempt: ${issues.map((i) => `${i.check}: ${i.detail}`).join('; ')}`;
   return text.length > MAX_NOTES ? `${text.slice(0, MAX_NOTES - 1)}…` : text;
 }

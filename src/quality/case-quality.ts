@@ -14,7 +14,7 @@ import {
 } from './checks.ts';
 
 /** The part of a planned image the checks read. */
-export interface CheckedImage {
+interface CheckedImage {
   caseId: string;
   imageId: string;
   aspectRatio: AspectRatio;
@@ -73,7 +73,7 @@ export function createQualityCheck(root: string): ImageCheck {
   };
 }
 
-export interface QualityRow {
+interface QualityRow {
   imageId: string;
   file: string | null;
   check: QualityCheckName | 'missing';

@@ -36,13 +36,13 @@ export interface RunFace {
 }
 
 /** What to generate: the source choice plus `force` and `estimateOnly`. */
-export interface RunChoice extends SourceChoice {
+interface RunChoice extends SourceChoice {
   force?: boolean | undefined;
   estimateOnly?: boolean | undefined;
 }
 
 /** Per-run hooks the face supplies (its presentation and CI details). */
-export interface RunExtra {
+interface RunExtra {
   events?: BatchEvents;
   signal?: AbortSignal | undefined;
   /** Gives up on requests in flight (a cancelled CI job). */
@@ -51,7 +51,7 @@ export interface RunExtra {
   batchIdScope?: string | undefined;
 }
 
-export interface ChosenRun {
+interface ChosenRun {
   /** The new plan's images (in-flight ones left out), or undefined for a resume. */
   source: PlanSource | undefined;
   force: boolean;

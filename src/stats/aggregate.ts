@@ -4,7 +4,7 @@ import { InputError } from '../errors.ts';
 import type { DatedReport } from './reports.ts';
 
 /** The seed's columns first, in the seed's order; `mode` is ours and goes last so readers of the seed's CSV keep working. */
-export const STATS_COLUMNS = [
+const STATS_COLUMNS = [
   'batch_id',
   'date',
   'total',
@@ -91,7 +91,7 @@ export function statsRows(reports: readonly DatedReport[], range: DateRange = {}
  * Seconds to a tenth. Rounded in integer milliseconds first: toFixed on the float 5.05 gives 5.0,
  * because 5.05 is stored as 5.04999…
  */
-export function formatTime(ms: number): string {
+function formatTime(ms: number): string {
   return (Math.round(ms / 100) / 10).toFixed(1);
 }
 

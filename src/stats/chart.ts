@@ -2,7 +2,7 @@ import type { DayTotals } from './aggregate.ts';
 
 const COLORS = { ok: '#2e7d32', failed: '#c62828', cost: '#1565c0', axis: '#555', grid: '#e0e0e0' };
 
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(
     /[&<>"']/g,
     (ch) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' }[ch]};`,

@@ -53,7 +53,7 @@ type Request =
   | { kind: 'ignore'; why: string };
 
 /** Reads the event payload; the event name comes from GITHUB_EVENT_NAME, else from the payload's shape. */
-export function parseEvent(payload: Json, eventName: string | undefined): Request {
+function parseEvent(payload: Json, eventName: string | undefined): Request {
   const review = obj(payload.review);
   const comment = obj(payload.comment);
   const name = eventName || (review ? 'pull_request_review' : comment ? 'issue_comment' : '');

@@ -6,8 +6,8 @@ import type { BatchSummary } from '../types.ts';
 import { type BatchModeOptions, BatchSession } from './session.ts';
 import { submitPending } from './submit.ts';
 
-export { type ChunkLimits, DEFAULT_CHUNK_LIMITS } from './chunk.ts';
-export { type CollectOptions, collectBatch, collectSubmitted, isCollectable } from './collect.ts';
+export { DEFAULT_CHUNK_LIMITS } from './chunk.ts';
+export { collectBatch, collectSubmitted, isCollectable } from './collect.ts';
 export type { BatchModeOptions } from './session.ts';
 export { jobDisplayName } from './submit.ts';
 
@@ -52,4 +52,4 @@ export async function submitBatch(
   }
   return s.finish('submitted');
 }
-export { inFlightImages, withoutInFlight } from './in-flight.ts';
+export { withoutInFlight } from './in-flight.ts';

@@ -18,7 +18,7 @@ export function jobDisplayName(batchId: string, index: number, createdAtMs = 0):
 }
 
 /** Keys held by jobs that may still produce images (not yet collected, not dead). */
-export function keysInJobs(jobs: readonly BatchJobRecord[]): Set<string> {
+function keysInJobs(jobs: readonly BatchJobRecord[]): Set<string> {
   return new Set(jobs.flatMap((j) => j.keys));
 }
 
