@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { errorMessage } from '../util/error-message.ts';
 
 /**
  * How long a cancelled run keeps waiting for a request in flight. A runner cancels a step with
@@ -119,7 +120,7 @@ export class Shutdown {
       try {
         l(cause);
       } catch (error) {
-        core.warning(`shutdown hook failed: ${error instanceof Error ? error.message : String(error)}`);
+        core.warning(`shutdown hook failed: ${errorMessage(error)}`);
       }
     }
   }

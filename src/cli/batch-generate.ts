@@ -1,5 +1,6 @@
 import { ExitCode } from '../errors.ts';
 import { prepareRun } from '../run/prepare-run.ts';
+import { roundUsd } from '../util/money.ts';
 import { runSummaryLines } from './run-summary.ts';
 import { type Output, terminalEvents } from './terminal-reporter.ts';
 
@@ -47,7 +48,7 @@ export async function batchGenerate(
       model: provider.model,
       mode: setup.mode,
       costPerImage,
-      estimatedCostUsd: Math.round(plan.estimatedCostUsd * 10_000) / 10_000,
+      estimatedCostUsd: roundUsd(plan.estimatedCostUsd),
       maxCost: config.cost.maxCost,
       images_list: plan.items.map((i) => i.key),
     };

@@ -1,3 +1,4 @@
+import { roundUsd } from '../util/money.ts';
 /*
  * The one price table of lineup: every Gemini image model that is current, its price per image by
  * output size (imageConfig.imageSize) in standard and Batch API mode, and the per-token prices
@@ -82,9 +83,9 @@ export const IMAGE_MODELS: Readonly<Record<string, ImageModelPrice>> = {
   },
 };
 
-/** Rounds a USD amount to a millionth of a dollar, so float noise stays out of reports. */
+/** A price to a millionth of a dollar, so float noise stays out of reports. */
 function usd(value: number): number {
-  return Math.round(value * 1e6) / 1e6;
+  return roundUsd(value, 6);
 }
 
 /** True for the Gemini 3 image family (imageSize, Gemini 3 pixel sizes, thought images). */

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InputError } from '../errors.ts';
+import { scrub } from '../util/scrub.ts';
 
 interface GitAuthor {
   name: string;
@@ -71,13 +72,6 @@ export interface GitContext {
   cwd: string;
   env: NodeJS.ProcessEnv;
   secrets: string[];
-}
-
-/** `text` with every secret replaced by `***`. */
-export function scrub(text: string, secrets: string[]): string {
-  let out = text;
-  for (const s of secrets) if (s) out = out.split(s).join('***');
-  return out;
 }
 
 /** Runs git without a shell; never throws on a non-zero exit, the caller reads `code`. */

@@ -12,6 +12,7 @@ import type { GeneratedImage } from '../providers/types.ts';
 import { actualCostUsd, addUsage, type TokenUsage } from '../providers/usage-cost.ts';
 import { findStyleSheet } from '../styles/style-sheet.ts';
 import type { Clock } from '../util/clock.ts';
+import { roundUsd } from '../util/money.ts';
 import type { JudgeGate } from './gate.ts';
 import type { JudgeClient, JudgeImage } from './judge-client.ts';
 import { lineupRubric, type Rubric, rubricFor } from './rubric.ts';
@@ -126,7 +127,7 @@ export class VisionReview {
     const verdict: VisionVerdict = {
       ...best.verdict,
       calls,
-      costUsd: round7(costUsd),
+      costUsd: roundUsd(costUsd, 7),
       ...(usage ? { usage } : {}),
       ...(repairs ? { repairs } : {}),
     };
@@ -249,7 +250,7 @@ export class VisionReview {
       rubricVersion: rubric.version,
       rubricHash: rubric.hash,
       calls: j.calls,
-      costUsd: round7(j.costUsd),
+      costUsd: roundUsd(j.costUsd, 7),
       ...(j.usage ? { usage: j.usage } : {}),
       judgedAt: new Date(this.o.clock.now()).toISOString(),
     };
@@ -280,8 +281,4 @@ export function summary(v: VisionVerdict): string {
 function repairNotes(issues: readonly VisionIssue[]): string {
   const text = `Fix what a reviewer found wrong with the previous attempt: ${issues.map((i) => `${i.check}: ${i.detail}`).join('; ')}`;
   return text.length > MAX_NOTES ? `${text.slice(0, MAX_NOTES - 1)}…` : text;
-}
-
-function round7(usd: number): number {
-  return Math.round(usd * 1e7) / 1e7;
 }

@@ -1,6 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { isRealDate } from '../cases/ids.ts';
 import { InputError } from '../errors.ts';
+import { roundUsd } from '../util/money.ts';
 import type { DatedReport } from './reports.ts';
 
 /** The seed's columns first, in the seed's order; `mode` is ours and goes last so readers of the seed's CSV keep working. */
@@ -97,7 +98,7 @@ function formatTime(ms: number): string {
 
 /** USD to a hundredth of a cent, since batch-mode images cost $0.0195. */
 export function formatCost(usd: number): string {
-  return (Math.round(usd * 10_000) / 10_000).toFixed(4);
+  return roundUsd(usd).toFixed(4);
 }
 
 export function toCsv(rows: readonly StatsRow[]): string {

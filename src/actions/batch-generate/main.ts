@@ -17,6 +17,7 @@ import { annotateFailures, annotateVerdicts, writeJobSummary } from '../../githu
 import { createQualityCheck } from '../../quality/index.ts';
 import { prepareRun } from '../../run/prepare-run.ts';
 import { writeBatchStats } from '../../stats/index.ts';
+import { errorMessage } from '../../util/error-message.ts';
 import { type BranchPlan, baseBranch, overlayFromCommit, planBranch } from '../branch-state.ts';
 import { Shutdown } from '../cancel.ts';
 import {
@@ -575,9 +576,7 @@ async function uploadRunReports(root: string, name: string, result: BatchSummary
     const stats = await writeBatchStats(root);
     files.push(stats.csvFile, stats.svgFile);
   } catch (error) {
-    core.warning(
-      `Could not write the stats table: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    core.warning(`Could not write the stats table: ${errorMessage(error)}`);
   }
   if (!process.env.ACTIONS_RUNTIME_TOKEN || !process.env.ACTIONS_RESULTS_URL) {
     core.warning(
@@ -589,7 +588,7 @@ async function uploadRunReports(root: string, name: string, result: BatchSummary
     const uploaded = await uploadReports({ name, files, rootDirectory: root });
     if (uploaded) core.info(`Uploaded ${uploaded.files.length} report file(s) as artifact ${name}`);
   } catch (error) {
-    core.warning(`Could not upload the reports: ${error instanceof Error ? error.message : String(error)}`);
+    core.warning(`Could not upload the reports: ${errorMessage(error)}`);
   }
 }
 
