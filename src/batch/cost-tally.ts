@@ -56,7 +56,7 @@ export function requestedProvenance(item: {
   };
 }
 
-/** The metrics our reports add to the seed's: actual cost and the judge's figures, when known. */
+/** The metrics lineup adds to the seed's error report (README, "The seed: what lineup replaces"): actual cost and the judge's figures, when known. */
 export function extraMetrics(progress: Tallied): Partial<BatchMetrics> {
   const out: Partial<BatchMetrics> = {};
   if (progress.actualCostUsd !== undefined) out.actualCostUsd = roundUsd(progress.actualCostUsd, 7);

@@ -6,7 +6,7 @@ function errorReportFile(root: string, batchId: string): string {
   return join(root, 'reports', 'errors', `${batchId}.json`);
 }
 
-/** The seed's error report plus the run's metrics and what the runner knows of how it ended. */
+/** The error report (summary, failures, recommendations, metrics (README, "The seed: what lineup replaces")) plus the run's metrics and what the runner knows of how it ended. */
 export interface ErrorReport {
   batchId: string;
   generatedAt: string;

@@ -43,7 +43,8 @@ const batchJobSchema = z.object({
 });
 
 /**
- * The seed's progress format (batchId, startTime, completed[], pending[], failed[]) plus what a
+ * The progress file as the seed had it (batchId, startTime, completed[], pending[], failed[]; README,
+ * "The seed: what lineup replaces") plus what a
  * resume needs to carry on exactly where the run stopped.
  */
 const progressSchema = z.object({

@@ -224,7 +224,7 @@ export class Session {
   }
 }
 
-/** The error report's metrics (the seed's BatchMetrics, see README "What a run leaves behind"). */
+/** The error report's metrics (README, "What a run leaves behind"). */
 function computeMetrics(progress: Progress, total: number): BatchMetrics {
   const successful = progress.completed.length;
   return {

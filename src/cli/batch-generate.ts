@@ -23,7 +23,7 @@ export interface BatchGenerateArgs {
   mode?: string;
 }
 
-/** The seed's batch command. Returns the exit code; never prints the API key. */
+/** The batch command (README, "scripts/batch-generate-images.ts"). Returns the exit code; never prints the API key. */
 export async function batchGenerate(
   root: string,
   args: BatchGenerateArgs,

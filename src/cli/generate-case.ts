@@ -38,7 +38,7 @@ function resolveCaseId(args: GenerateCaseArgs, now: Date): string {
   return `case-${args.date ?? now.toISOString().slice(0, 10)}`;
 }
 
-/** The seed's generate-case command. Returns the exit code; never prints the API key. */
+/** The generate-case command (README, "Other commands"). Returns the exit code; never prints the API key. */
 export async function generateCaseCommand(
   root: string,
   args: GenerateCaseArgs,

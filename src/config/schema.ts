@@ -12,7 +12,8 @@ import { qaConfigSchema } from './qa.ts';
 export const DEFAULT_MODEL = DEFAULT_IMAGE_MODEL;
 
 /*
- * Every option once, with its default (the seed's numbers). All times are milliseconds.
+ * Every option once, with its default: the seed's numbers (README, "The seed: what lineup
+ * replaces"). All times are milliseconds.
  */
 export const configSchema = z
   .object({

@@ -8,7 +8,10 @@ export type Decision =
   | { action: 'give-up' }
   | { action: 'stop-batch'; exitCode: StopExitCode; reason: string };
 
-/** Exponential backoff with the seed's RETRY_CONFIG, plus up to 20% jitter so workers spread out; maxDelay stays a hard cap. */
+/**
+ * Exponential backoff with the seed's retry settings (initialDelay, backoffMultiplier, maxDelay;
+ * README, "Configuration"), plus up to 20% jitter so workers spread out; maxDelay stays a hard cap.
+ */
 export function backoff(config: Config, attempt: number, random: () => number = Math.random): number {
   const { initialDelay, backoffMultiplier, maxDelay } = config.retry;
   const base = Math.min(initialDelay * backoffMultiplier ** Math.max(0, attempt - 1), maxDelay);
@@ -89,7 +92,7 @@ export function decide(
   }
 }
 
-/** A failure that a later `--resume` may fix (the seed's `recoverable`). */
+/** A failure that a later `--resume` may fix (`recoverable` in the progress file and the error report). */
 export function isRecoverable(failure: GenerationFailure): boolean {
   // A retired model cannot come back, and a resume keeps the batch's model: only a new batch with
   // another model helps. No quota, by contrast, passes once billing is enabled.

@@ -136,7 +136,7 @@ const GRPC_TO_HTTP: Record<number, number> = {
   16: 401,
 };
 
-/** A per-request error of a batch job (google.rpc.Status) to a failure, as DESIGN.md's table says. */
+/** A per-request error of a batch job (google.rpc.Status) to a failure, by the error table (README, "What happens on errors"). */
 export function classifyJobError(
   error: { code?: number; message?: string; details?: unknown[] },
   apiKey?: string,

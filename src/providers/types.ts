@@ -51,7 +51,7 @@ export interface GeneratedImage {
   usage?: TokenUsage;
 }
 
-/** DESIGN.md's error classes; auth and billing are split because both stop a batch but read differently. */
+/** The error classes of the error table (README, "What happens on errors"); auth and billing are split because both stop a batch but read differently. */
 export type ErrorType =
   | 'rate_limit'
   | 'api_error'

@@ -24,7 +24,7 @@ export interface ProviderChoice {
   warn?: (message: string) => void;
 }
 
-/** Picks and builds the provider (DESIGN.md's provider choice). */
+/** Picks and builds the provider (README, "Providers"). */
 export function chooseProvider(config: Config, choice: ProviderChoice): ImageProvider {
   let name = choice.provider ?? config.provider;
   if (!name) {

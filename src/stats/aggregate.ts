@@ -4,7 +4,10 @@ import { InputError } from '../errors.ts';
 import { roundUsd } from '../util/money.ts';
 import type { DatedReport } from './reports.ts';
 
-/** The seed's columns first, in the seed's order; `mode` is ours and goes last so readers of the seed's CSV keep working. */
+/**
+ * The seed's columns first, in its order (batch_id, date, total, successful, failed, time, cost);
+ * `mode` and the rest are ours and go last so readers of the seed's CSV keep working (README, "The seed: what lineup replaces").
+ */
 const STATS_COLUMNS = [
   'batch_id',
   'date',

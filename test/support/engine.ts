@@ -21,7 +21,7 @@ import type { FakeGemini } from './fake-gemini.ts';
 
 export const TEST_KEY = 'AIzaTEST-not-a-real-key-0123456789';
 
-/** Config for engine tests: the seed's numbers, with the real request timeout cut short. */
+/** Config for engine tests: the default numbers (README, "Configuration"), with the real request timeout cut short. */
 export function testConfig(over: ConfigInput = {}) {
   return configSchema.parse({ ...over, timing: { requestTimeout: 2000, ...over.timing } });
 }
