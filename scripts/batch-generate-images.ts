@@ -18,10 +18,7 @@ const program = new Command('batch-generate-images')
   )
   .option('--case-id <id>', 'the case to generate, e.g. case-2025-01-19')
   .option('--type <type>', 'all | suspects | scene (with --case-id)', 'all')
-  .option(
-    '--batch-file <file>',
-    'a batch file: images[] and options (README, "scripts/batch-generate-images.ts")',
-  )
+  .option('--batch-file <file>', "a batch file in the seed's format: images[] and options")
   .option('--resume <batch-id>', 'continue an interrupted, failed or stopped batch')
   .option('--force', 'regenerate images that already exist', false)
   .option('--scan-all', 'every missing image of every case (lists them; add --fix to generate)', false)
