@@ -3,11 +3,12 @@ import {
   type BatchModeOptions,
   collectSubmitted,
   DEFAULT_CHUNK_LIMITS,
+  isCollectable,
   jobDisplayName,
   withoutInFlight,
 } from '../src/batch/batch-mode/index.ts';
 import type { PlanSource } from '../src/batch/plan.ts';
-import { readProgress } from '../src/batch/progress.ts';
+import { readProgress, writeProgress } from '../src/batch/progress.ts';
 import type { BatchSummary } from '../src/batch/types.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
@@ -495,5 +496,72 @@ describe('images in flight', () => {
     await batch.advanceAll('succeeded');
     await run({ resume: summary.batchId });
     expect(await withoutInFlight(root, caseAll(), () => undefined)).toEqual(caseAll());
+  });
+});
+
+describe('jobs stopped or lost', () => {
+  test('a batch-mode batch stopped with a job alive is still collected and its images held back', async () => {
+    const { config, provider, batchClient } = clients();
+    let created = 0;
+    const result = await runBatch({
+      root,
+      config,
+      provider,
+      batchClient,
+      clock: new VirtualClock(),
+      source: caseAll(),
+      mode: 'batch',
+      batchOptions: {
+        limits: { maxBytes: 1e9, maxRequests: 2 },
+        afterCreate: () => {
+          created += 1;
+          if (created === 1) batch.failNextCreate(400, 'bad request');
+        },
+      },
+    });
+    if (result.batchId === null) throw new Error('nothing planned');
+    expect(result.status).toBe('stopped');
+    expect(isCollectable(await readProgress(root, result.batchId))).toBe(true);
+    // The batch still owns all four: two in the live job, two in the job it will create when collected.
+    const source = await withoutInFlight(root, caseAll(), () => undefined);
+    expect(source).toEqual({ kind: 'images', images: [], options: {} });
+    await batch.advanceAll('succeeded');
+    const collected = await collectSubmitted(root, {
+      config,
+      provider,
+      client: batchClient,
+      clock: new VirtualClock(),
+    });
+    expect(collected).toHaveLength(1);
+  });
+
+  test('a job the server no longer knows (404) falls back to synchronous generation', async () => {
+    const { config, provider, batchClient } = clients();
+    const result = await runBatch({
+      root,
+      config,
+      provider,
+      batchClient,
+      clock: new VirtualClock(),
+      source: caseAll(),
+      mode: 'batch',
+    });
+    if (result.batchId === null) throw new Error('nothing planned');
+    const progress = await readProgress(root, result.batchId);
+    const job = progress.jobs?.[0];
+    if (!job) throw new Error('no job recorded');
+    job.name = 'batches/gone';
+    await writeProgress(root, progress);
+    const resumed = await runBatch({
+      root,
+      config,
+      provider,
+      batchClient,
+      clock: new VirtualClock(),
+      resume: result.batchId,
+    });
+    if (resumed.batchId === null) throw new Error('nothing planned');
+    expect(resumed.status).toBe('completed');
+    expect(resumed.successful).toBe(4);
   });
 });
