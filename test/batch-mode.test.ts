@@ -501,14 +501,8 @@ describe('images in flight', () => {
 
 describe('jobs stopped or lost', () => {
   test('a batch-mode batch stopped with a job alive is still collected and its images held back', async () => {
-    const { config, provider, batchClient } = clients();
     let created = 0;
-    const result = await runBatch({
-      root,
-      config,
-      provider,
-      batchClient,
-      clock: new VirtualClock(),
+    const { summary } = await run({
       source: caseAll(),
       mode: 'batch',
       batchOptions: {
@@ -519,13 +513,13 @@ describe('jobs stopped or lost', () => {
         },
       },
     });
-    if (result.batchId === null) throw new Error('nothing planned');
-    expect(result.status).toBe('stopped');
-    expect(isCollectable(await readProgress(root, result.batchId))).toBe(true);
+    expect(summary.status).toBe('stopped');
+    expect(isCollectable(await readProgress(root, summary.batchId))).toBe(true);
     // The batch still owns all four: two in the live job, two in the job it will create when collected.
     const source = await withoutInFlight(root, caseAll(), () => undefined);
     expect(source).toEqual({ kind: 'images', images: [], options: {} });
     await batch.advanceAll('succeeded');
+    const { config, provider, batchClient } = clients();
     const collected = await collectSubmitted(root, {
       config,
       provider,
@@ -536,32 +530,14 @@ describe('jobs stopped or lost', () => {
   });
 
   test('a job the server no longer knows (404) falls back to synchronous generation', async () => {
-    const { config, provider, batchClient } = clients();
-    const result = await runBatch({
-      root,
-      config,
-      provider,
-      batchClient,
-      clock: new VirtualClock(),
-      source: caseAll(),
-      mode: 'batch',
-    });
-    if (result.batchId === null) throw new Error('nothing planned');
-    const progress = await readProgress(root, result.batchId);
+    const { summary } = await run({ source: caseAll(), mode: 'batch' });
+    const progress = await readProgress(root, summary.batchId);
     const job = progress.jobs?.[0];
     if (!job) throw new Error('no job recorded');
     job.name = 'batches/gone';
     await writeProgress(root, progress);
-    const resumed = await runBatch({
-      root,
-      config,
-      provider,
-      batchClient,
-      clock: new VirtualClock(),
-      resume: result.batchId,
-    });
-    if (resumed.batchId === null) throw new Error('nothing planned');
-    expect(resumed.status).toBe('completed');
-    expect(resumed.successful).toBe(4);
+    const resumed = await run({ resume: summary.batchId });
+    expect(resumed.summary.status).toBe('completed');
+    expect(resumed.summary.successful).toBe(4);
   });
 });
