@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { readProgress } from '../src/batch/progress.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import { DEFAULT_MODEL } from '../src/config/schema.ts';
@@ -20,17 +20,12 @@ import {
   testConfig,
 } from './support/engine.ts';
 import { defaultImage, type FakeGemini, googleError, startFakeGemini } from './support/fake-gemini.ts';
-import { makeTempRoot } from './support/temp-root.ts';
+import { useFakeGemini } from './support/fake-world.ts';
 
 let fake: FakeGemini;
 let root: string;
-
-beforeEach(async () => {
-  fake = await startFakeGemini();
-  root = await makeTempRoot();
-});
-afterEach(async () => {
-  await fake.close();
+useFakeGemini((world) => {
+  ({ fake, root } = world);
 });
 
 describe('a clean run', () => {

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   type BatchModeOptions,
   collectSubmitted,
@@ -21,19 +21,14 @@ import { readBatchReports } from '../src/stats/reports.ts';
 import { VirtualClock } from '../src/util/clock.ts';
 import { caseAll, geminiClients, readJson, TEST_KEY } from './support/engine.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
-import { type FakeGeminiBatch, startFakeGeminiWithBatch } from './support/fake-gemini-batch.ts';
-import { makeTempRoot } from './support/temp-root.ts';
+import type { FakeGeminiBatch } from './support/fake-gemini-batch.ts';
+import { useFakeGeminiWithBatch } from './support/fake-world.ts';
 
 let fake: FakeGemini;
 let batch: FakeGeminiBatch;
 let root: string;
-
-beforeEach(async () => {
-  ({ fake, batch } = await startFakeGeminiWithBatch());
-  root = await makeTempRoot();
-});
-afterEach(async () => {
-  await fake.close();
+useFakeGeminiWithBatch((world) => {
+  ({ fake, batch, root } = world);
 });
 
 interface RunOptions {

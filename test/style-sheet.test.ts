@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { sha256 } from '../src/batch/save-image.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import { generateStyleCommand } from '../src/cli/generate-style.ts';
@@ -11,20 +11,15 @@ import { planBatch } from '../src/run/run-batch.ts';
 import { scanCase } from '../src/scan/scan.ts';
 import { STYLE_INSTRUCTION, sharedStylePath, styleSlug } from '../src/styles/style-sheet.ts';
 import { caseAll, runAgainstFake, TEST_KEY, testConfig } from './support/engine.ts';
-import { defaultImage, type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
+import { defaultImage, type FakeGemini } from './support/fake-gemini.ts';
+import { useFakeGemini } from './support/fake-world.ts';
 import { captureOutput } from './support/output.ts';
-import { makeTempRoot } from './support/temp-root.ts';
 
 const CASE = 'case-2025-01-19';
 let fake: FakeGemini;
 let root: string;
-
-beforeEach(async () => {
-  fake = await startFakeGemini();
-  root = await makeTempRoot();
-});
-afterEach(async () => {
-  await fake.close();
+useFakeGemini((world) => {
+  ({ fake, root } = world);
 });
 
 async function stylePng(seed: string): Promise<Uint8Array> {
