@@ -2,14 +2,18 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PlanItem, PlanSource } from '../src/batch/plan.ts';
-import { planBatch, runBatch } from '../src/batch/run-batch.ts';
 import type { BatchSummary, PlannedImage } from '../src/batch/types.ts';
+import { DEFAULT_IMAGE_MODEL, imagePrice } from '../src/config/pricing.ts';
 import { type Config, type ConfigInput, configSchema } from '../src/config/schema.ts';
 import { createGeminiProvider } from '../src/providers/gemini.ts';
 import type { ImageProvider } from '../src/providers/types.ts';
+import { planBatch, runBatch } from '../src/run/run-batch.ts';
 import type { Clock } from '../src/util/clock.ts';
 import { defaultImage, type FakeGemini, startFakeGemini } from '../test/support/fake-gemini.ts';
 import { makeTempRoot } from '../test/support/temp-root.ts';
+
+/** The default image model's price at 1K (src/config/pricing.ts), as a real run pays it. */
+const PRICE = imagePrice(DEFAULT_IMAGE_MODEL) ?? 0;
 
 /*
  * The batch engine against the fake Gemini under an enforced per-minute quota, four ways.
@@ -31,7 +35,7 @@ const LATENCY_MS = 16_000;
 const CONCURRENCY = 4;
 const IMAGES = 24;
 const KEY = 'bench-key-0123456789';
-const MODEL = 'gemini-2.5-flash-image';
+const MODEL = DEFAULT_IMAGE_MODEL;
 
 /** Real time, sped up: now() runs SPEED times faster than the wall clock and sleeps are shorter. */
 export class SpedUpClock implements Clock {
@@ -71,7 +75,7 @@ function geminiAt(fake: FakeGemini, config: Config): ImageProvider {
     apiVersion: config.apiVersion,
     baseUrl: fake.url,
     timeoutMs: config.timing.requestTimeout,
-    costPerImage: 0.039,
+    costPerImage: PRICE,
   });
 }
 

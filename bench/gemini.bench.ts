@@ -1,10 +1,14 @@
 import { pathToFileURL } from 'node:url';
+import { DEFAULT_IMAGE_MODEL, imagePrice } from '../src/config/pricing.ts';
 import { verifyImage } from '../src/images/inspect.ts';
 import { createGeminiProvider } from '../src/providers/gemini.ts';
 import type { ImageRequest } from '../src/providers/types.ts';
 import { startFakeGemini } from '../test/support/fake-gemini.ts';
 
-const MODEL = 'gemini-2.5-flash-image';
+/** The default image model's price at 1K (src/config/pricing.ts), as a real run pays it. */
+const PRICE = imagePrice(DEFAULT_IMAGE_MODEL) ?? 0;
+
+const MODEL = DEFAULT_IMAGE_MODEL;
 
 /**
  * What the gemini provider costs per request on top of the network, against the fake at zero latency
@@ -20,7 +24,7 @@ export async function benchGeminiOverhead(count = 200): Promise<string[]> {
       apiVersion: 'v1beta',
       baseUrl: fake.url,
       timeoutMs: 30_000,
-      costPerImage: 0.039,
+      costPerImage: PRICE,
     });
     const request: ImageRequest = {
       kind: 'suspect',

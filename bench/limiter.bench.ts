@@ -1,10 +1,11 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { planBatch, runBatch } from '../src/batch/run-batch.ts';
 import type { BatchSummary, PlannedImage } from '../src/batch/types.ts';
+import { DEFAULT_IMAGE_MODEL, imagePrice } from '../src/config/pricing.ts';
 import { type Config, type ConfigInput, configSchema } from '../src/config/schema.ts';
 import { createGeminiProvider } from '../src/providers/gemini.ts';
+import { planBatch, runBatch } from '../src/run/run-batch.ts';
 import type { Clock } from '../src/util/clock.ts';
 import {
   defaultImage,
@@ -14,6 +15,9 @@ import {
 } from '../test/support/fake-gemini.ts';
 import { makeTempRoot } from '../test/support/temp-root.ts';
 import { SpedUpClock } from './engine.bench.ts';
+
+/** The default image model's price at 1K (src/config/pricing.ts), as a real run pays it. */
+const PRICE = imagePrice(DEFAULT_IMAGE_MODEL) ?? 0;
 
 /*
  * The limiter's and the breaker's figures (issue "a limiter that recovers", "a breaker for
@@ -31,7 +35,7 @@ import { SpedUpClock } from './engine.bench.ts';
 
 const SPEED = 30;
 const KEY = 'bench-key-0123456789';
-const MODEL = 'gemini-2.5-flash-image';
+const MODEL = DEFAULT_IMAGE_MODEL;
 const MINUTE = 60_000;
 
 function benchConfig(over: ConfigInput = {}): Config {
@@ -83,7 +87,7 @@ async function engine(
       apiVersion: config.apiVersion,
       baseUrl: fake.url,
       timeoutMs: config.timing.requestTimeout,
-      costPerImage: 0.039,
+      costPerImage: PRICE,
     });
     const startMs = clock.now();
     const summary = await runBatch({
@@ -278,7 +282,7 @@ export async function benchLimiter(): Promise<string[]> {
         apiVersion: config.apiVersion,
         baseUrl: fake.url,
         timeoutMs: 60_000,
-        costPerImage: 0.039,
+        costPerImage: PRICE,
       });
       const plan = await planBatch({
         root,

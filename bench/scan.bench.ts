@@ -7,8 +7,12 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PNG } from 'pngjs';
 import type { Case, Manifest } from '../src/cases/schema.ts';
+import { DEFAULT_IMAGE_MODEL, imagePrice } from '../src/config/pricing.ts';
 import { buildPrompt } from '../src/prompts/index.ts';
 import { type ScanReport, scanAll } from '../src/scan/scan.ts';
+
+/** The default image model's price at 1K (src/config/pricing.ts), as a real run pays it. */
+const PRICE = imagePrice(DEFAULT_IMAGE_MODEL) ?? 0;
 
 function tinyPng(width: number, height: number, seed: number): Uint8Array {
   const png = new PNG({ width, height });
@@ -78,12 +82,12 @@ async function buildRepo(root: string, count: number): Promise<void> {
           height: imageId === 'scene' ? 9 : 16,
           mimeType: 'image/png',
           provider: 'gemini',
-          model: 'gemini-2.5-flash-image',
+          model: DEFAULT_IMAGE_MODEL,
           promptHash: buildPrompt(data, imageId).promptHash,
           generatedAt: '2025-01-19T10:00:00Z',
           batchId: 'batch-2025-01-19-001',
           attempts: 1,
-          costUsd: 0.039,
+          costUsd: PRICE,
           mode: 'sync',
           quality: [],
           review: { status: 'approved', by: 'bench', at: null, pullRequest: 1, feedback: null },

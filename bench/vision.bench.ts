@@ -1,13 +1,17 @@
 import { rm } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import { runBatch } from '../src/batch/run-batch.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
+import { DEFAULT_IMAGE_MODEL, imagePrice } from '../src/config/pricing.ts';
 import { configSchema } from '../src/config/schema.ts';
 import { createGeminiProvider } from '../src/providers/gemini.ts';
 import { createJudgeClient } from '../src/qa/judge-client.ts';
 import { VisionReview } from '../src/qa/vision-review.ts';
+import { runBatch } from '../src/run/run-batch.ts';
 import { startFakeGemini } from '../test/support/fake-gemini.ts';
 import { makeTempRoot } from '../test/support/temp-root.ts';
+
+/** The default image model's price at 1K (src/config/pricing.ts), as a real run pays it. */
+const PRICE = imagePrice(DEFAULT_IMAGE_MODEL) ?? 0;
 
 const CASE = 'case-2025-01-19';
 
@@ -31,7 +35,7 @@ export async function benchVision(runs = 8): Promise<string[]> {
       apiVersion: config.apiVersion,
       baseUrl: fake.url,
       timeoutMs: 30_000,
-      costPerImage: 0.039,
+      costPerImage: PRICE,
     });
     const client = createJudgeClient({
       apiKey: 'bench-key',

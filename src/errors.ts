@@ -1,10 +1,16 @@
-/** Exit codes of every command (DESIGN.md). */
+/** Exit codes of every command (README, "Commands"; docs/ARCHITECTURE.md, "Exit codes and errors"). */
 export const ExitCode = {
   ok: 0,
   someFailed: 1,
   badInput: 2,
   stoppedEarly: 3,
 } as const;
+
+/** How a run of the engine ends: everything done, some failed, or stopped early. */
+export type RunExitCode = typeof ExitCode.ok | typeof ExitCode.someFailed | typeof ExitCode.stoppedEarly;
+
+/** How a run that did not finish ends: a failure a person must fix (1) or a planned stop (3). */
+export type StopExitCode = typeof ExitCode.someFailed | typeof ExitCode.stoppedEarly;
 
 /**
  * Bad input or usage: a malformed file, an unknown suspect, a traversal id. Always exit 2 and

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { batchFileSchema } from '../src/batch/batch-file.ts';
+import { batchFileSchema } from '../src/cases/batch-file.ts';
 import { buildActions, checkout, makeLineupRemote, runAction } from './support/action-env.ts';
 import type { GitRemote } from './support/git-remote.ts';
 

@@ -1,23 +1,20 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import { runScript } from './support/cli.ts';
 import { TEST_KEY } from './support/engine.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
-import { type FakeGeminiBatch, startFakeGeminiWithBatch } from './support/fake-gemini-batch.ts';
-import { makeTempRoot } from './support/temp-root.ts';
+import type { FakeGeminiBatch } from './support/fake-gemini-batch.ts';
+import { useFakeGeminiWithBatch } from './support/fake-world.ts';
 
 let fake: FakeGemini;
 let batch: FakeGeminiBatch;
 let root: string;
-
-beforeEach(async () => {
-  ({ fake, batch } = await startFakeGeminiWithBatch());
-  root = await makeTempRoot();
-  await writeFile(join(root, 'lineup.config.json'), JSON.stringify({ timing: { delayBetweenImages: 0 } }));
-});
-afterEach(() => fake.close());
+useFakeGeminiWithBatch(
+  (world) => {
+    ({ fake, batch, root } = world);
+  },
+  { timing: { delayBetweenImages: 0 } },
+);
 
 const gemini = () => ({ GEMINI_API_KEY: TEST_KEY, GOOGLE_GEMINI_BASE_URL: fake.url });
 

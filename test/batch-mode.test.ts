@@ -1,38 +1,34 @@
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   type BatchModeOptions,
   collectSubmitted,
   DEFAULT_CHUNK_LIMITS,
+  isCollectable,
   jobDisplayName,
   withoutInFlight,
 } from '../src/batch/batch-mode/index.ts';
 import type { PlanSource } from '../src/batch/plan.ts';
-import { readProgress } from '../src/batch/progress.ts';
-import { runBatch } from '../src/batch/run-batch.ts';
-import type { ImageCheck } from '../src/batch/runner.ts';
+import { readProgress, writeProgress } from '../src/batch/progress.ts';
 import type { BatchSummary } from '../src/batch/types.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import type { ConfigInput } from '../src/config/schema.ts';
 import { DEFAULT_MODEL } from '../src/config/schema.ts';
 import { BatchApiError, classifyJobError } from '../src/providers/gemini-batch.ts';
+import type { ImageCheck } from '../src/quality/index.ts';
+import { runBatch } from '../src/run/run-batch.ts';
 import { statsRows } from '../src/stats/aggregate.ts';
 import { readBatchReports } from '../src/stats/reports.ts';
 import { VirtualClock } from '../src/util/clock.ts';
 import { caseAll, geminiClients, readJson, TEST_KEY } from './support/engine.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
-import { type FakeGeminiBatch, startFakeGeminiWithBatch } from './support/fake-gemini-batch.ts';
-import { makeTempRoot } from './support/temp-root.ts';
+import type { FakeGeminiBatch } from './support/fake-gemini-batch.ts';
+import { useFakeGeminiWithBatch } from './support/fake-world.ts';
 
 let fake: FakeGemini;
 let batch: FakeGeminiBatch;
 let root: string;
-
-beforeEach(async () => {
-  ({ fake, batch } = await startFakeGeminiWithBatch());
-  root = await makeTempRoot();
-});
-afterEach(async () => {
-  await fake.close();
+useFakeGeminiWithBatch((world) => {
+  ({ fake, batch, root } = world);
 });
 
 interface RunOptions {
@@ -495,5 +491,48 @@ describe('images in flight', () => {
     await batch.advanceAll('succeeded');
     await run({ resume: summary.batchId });
     expect(await withoutInFlight(root, caseAll(), () => undefined)).toEqual(caseAll());
+  });
+});
+
+describe('jobs stopped or lost', () => {
+  test('a batch-mode batch stopped with a job alive is still collected and its images held back', async () => {
+    let created = 0;
+    const { summary } = await run({
+      source: caseAll(),
+      mode: 'batch',
+      batchOptions: {
+        limits: { maxBytes: 1e9, maxRequests: 2 },
+        afterCreate: () => {
+          created += 1;
+          if (created === 1) batch.failNextCreate(400, 'bad request');
+        },
+      },
+    });
+    expect(summary.status).toBe('stopped');
+    expect(isCollectable(await readProgress(root, summary.batchId))).toBe(true);
+    // The batch still owns all four: two in the live job, two in the job it will create when collected.
+    const source = await withoutInFlight(root, caseAll(), () => undefined);
+    expect(source).toEqual({ kind: 'images', images: [], options: {} });
+    await batch.advanceAll('succeeded');
+    const { config, provider, batchClient } = clients();
+    const collected = await collectSubmitted(root, {
+      config,
+      provider,
+      client: batchClient,
+      clock: new VirtualClock(),
+    });
+    expect(collected).toHaveLength(1);
+  });
+
+  test('a job the server no longer knows (404) falls back to synchronous generation', async () => {
+    const { summary } = await run({ source: caseAll(), mode: 'batch' });
+    const progress = await readProgress(root, summary.batchId);
+    const job = progress.jobs?.[0];
+    if (!job) throw new Error('no job recorded');
+    job.name = 'batches/gone';
+    await writeProgress(root, progress);
+    const resumed = await run({ resume: summary.batchId });
+    expect(resumed.summary.status).toBe('completed');
+    expect(resumed.summary.successful).toBe(4);
   });
 });

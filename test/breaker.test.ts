@@ -1,22 +1,18 @@
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { PlanSource } from '../src/batch/plan.ts';
 import type { PlannedImage } from '../src/batch/types.ts';
 import { VirtualClock } from '../src/util/clock.ts';
 import { caseAll, progressOf, readJson, runAgainstFake } from './support/engine.ts';
 import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
-import { makeTempRoot } from './support/temp-root.ts';
+import { useFakeGemini } from './support/fake-world.ts';
 
 // The failure breaker and the limiter's rules through the engine: the real @google/genai client
 // against the fake Gemini, on a virtual clock.
 
 let fake: FakeGemini;
 let root: string;
-beforeEach(async () => {
-  fake = await startFakeGemini();
-  root = await makeTempRoot();
-});
-afterEach(async () => {
-  await fake.close();
+useFakeGemini((world) => {
+  ({ fake, root } = world);
 });
 
 /** The 13 images of the three sample cases, as one batch. */

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decide } from '../src/batch/retry-policy.ts';
 import { DEFAULT_IMAGE_MODEL } from '../src/config/pricing.ts';
 import { configSchema } from '../src/config/schema.ts';
 import { InputError } from '../src/errors.ts';
 import { readImageHeader } from '../src/images/inspect.ts';
+import { decide } from '../src/pacing/retry-policy.ts';
 import { createGeminiProvider } from '../src/providers/gemini.ts';
 import type { GenerationFailure, GenerationResult, ImageRequest } from '../src/providers/types.ts';
 import { checkImage } from '../src/quality/checks.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { type LimiterOptions, type Slot, StartLimiter, WINDOW } from '../src/batch/limiter.ts';
+import { type LimiterOptions, type Slot, StartLimiter, WINDOW } from '../src/pacing/limiter.ts';
 import type { GenerationFailure, GenerationResult } from '../src/providers/types.ts';
 import { VirtualClock } from '../src/util/clock.ts';
 

@@ -1,30 +1,29 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { prepareRun } from '../src/batch/prepare-run.ts';
+import { describe, expect, test } from 'vitest';
 import { readProgress } from '../src/batch/progress.ts';
-import { chooseSource } from '../src/batch/source.ts';
 import { batchGenerate } from '../src/cli/batch-generate.ts';
 import { regenerateMissing } from '../src/cli/scan-command.ts';
 import { InputError } from '../src/errors.ts';
+import { prepareRun } from '../src/run/prepare-run.ts';
+import { chooseSource } from '../src/run/source.ts';
 import { TEST_KEY } from './support/engine.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
-import { type FakeGeminiBatch, startFakeGeminiWithBatch } from './support/fake-gemini-batch.ts';
+import type { FakeGeminiBatch } from './support/fake-gemini-batch.ts';
+import { useFakeGeminiWithBatch } from './support/fake-world.ts';
 import { captureOutput } from './support/output.ts';
-import { makeTempRoot } from './support/temp-root.ts';
 
 const CASE = 'case-2025-01-19';
 
 let fake: FakeGemini;
 let batch: FakeGeminiBatch;
 let root: string;
-
-beforeEach(async () => {
-  ({ fake, batch } = await startFakeGeminiWithBatch());
-  root = await makeTempRoot();
-  await writeFile(join(root, 'lineup.config.json'), JSON.stringify({ timing: { delayBetweenImages: 0 } }));
-});
-afterEach(() => fake.close());
+useFakeGeminiWithBatch(
+  (world) => {
+    ({ fake, batch, root } = world);
+  },
+  { timing: { delayBetweenImages: 0 } },
+);
 
 const env = () => ({ GEMINI_API_KEY: TEST_KEY });
 const generateCalls = () => fake.requests.filter((r) => r.path.endsWith(':generateContent')).length;

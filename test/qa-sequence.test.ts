@@ -9,7 +9,7 @@ import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
 /**
- * The seed's QA script sequence, each step a child process as a user runs it (`npx tsx scripts/…`)
+ * The QA sequence of the seed (README, "The seed: what lineup replaces"), each step a child process as a user runs it (`npx tsx scripts/…`)
  * in a temp repo root, offline: no GEMINI_API_KEY, so the case comes from the offline generator
  * and the images from the placeholder provider.
  */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoff, type Decision, decide, MAX_RATE_LIMIT_RETRIES } from '../src/batch/retry-policy.ts';
 import { configSchema } from '../src/config/schema.ts';
+import { backoff, type Decision, decide, MAX_RATE_LIMIT_RETRIES } from '../src/pacing/retry-policy.ts';
 import type { ErrorType, GenerationFailure } from '../src/providers/types.ts';
 
 // The seed's numbers: initialDelay 1000, backoffMultiplier 2, maxDelay 10000, delayAfterError 5000,

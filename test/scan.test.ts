@@ -1,9 +1,8 @@
 import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { readBatchFile } from '../src/batch/batch-file.ts';
-import { chooseProvider, planBatch } from '../src/batch/run-batch.ts';
 import { saveImage } from '../src/batch/save-image.ts';
+import { readBatchFile } from '../src/cases/batch-file.ts';
 import { readCase, writeCase } from '../src/cases/case-store.ts';
 import { updateManifest } from '../src/cases/manifest-store.ts';
 import { imageFile, imagesDir } from '../src/cases/paths.ts';
@@ -13,6 +12,7 @@ import { InputError } from '../src/errors.ts';
 import { buildPrompt } from '../src/prompts/index.ts';
 import { renderPlaceholderPng } from '../src/providers/placeholder.ts';
 import { SIZE_FOR_ASPECT } from '../src/providers/types.ts';
+import { chooseProvider, planBatch } from '../src/run/run-batch.ts';
 import { missingImages } from '../src/scan/missing.ts';
 import { type ImageStatus, imagesToGenerate, scanAll, scanCase } from '../src/scan/scan.ts';
 import { defaultImage, type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';

@@ -1,30 +1,25 @@
 import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { planBatch } from '../src/batch/run-batch.ts';
+import { describe, expect, test } from 'vitest';
 import { sha256 } from '../src/batch/save-image.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import { generateStyleCommand } from '../src/cli/generate-style.ts';
 import { validateCase } from '../src/cli/validate-case.ts';
 import { InputError } from '../src/errors.ts';
 import { createGeminiProvider } from '../src/providers/gemini.ts';
+import { planBatch } from '../src/run/run-batch.ts';
 import { scanAll, scanCase } from '../src/scan/scan.ts';
 import { STYLE_INSTRUCTION, sharedStylePath, styleSlug } from '../src/styles/style-sheet.ts';
 import { caseAll, runAgainstFake, TEST_KEY, testConfig } from './support/engine.ts';
-import { defaultImage, type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
+import { defaultImage, type FakeGemini } from './support/fake-gemini.ts';
+import { useFakeGemini } from './support/fake-world.ts';
 import { captureOutput } from './support/output.ts';
-import { makeTempRoot } from './support/temp-root.ts';
 
 const CASE = 'case-2025-01-19';
 let fake: FakeGemini;
 let root: string;
-
-beforeEach(async () => {
-  fake = await startFakeGemini();
-  root = await makeTempRoot();
-});
-afterEach(async () => {
-  await fake.close();
+useFakeGemini((world) => {
+  ({ fake, root } = world);
 });
 
 async function stylePng(seed: string): Promise<Uint8Array> {

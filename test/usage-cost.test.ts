@@ -1,11 +1,11 @@
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import { manifestSchema } from '../src/cases/schema.ts';
 import { buildGalleryTable, galleryImagesFromManifest } from '../src/github/gallery.ts';
 import { actualCostUsd, usageFromMetadata } from '../src/providers/usage-cost.ts';
 import { caseAll, progressOf, readJson, runAgainstFake } from './support/engine.ts';
-import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
-import { makeTempRoot } from './support/temp-root.ts';
+import type { FakeGemini } from './support/fake-gemini.ts';
+import { useFakeGemini } from './support/fake-world.ts';
 
 describe('token usage by modality', () => {
   test('splits image, text and thoughts from a real-shaped usageMetadata', () => {
@@ -49,12 +49,8 @@ describe('token usage by modality', () => {
 describe('a run records what it really cost', () => {
   let fake: FakeGemini;
   let root: string;
-  beforeEach(async () => {
-    fake = await startFakeGemini();
-    root = await makeTempRoot();
-  });
-  afterEach(async () => {
-    await fake.close();
+  useFakeGemini((world) => {
+    ({ fake, root } = world);
   });
 
   test('manifest, progress, error report and gallery show the actual cost beside the estimate', async () => {

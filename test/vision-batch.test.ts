@@ -1,23 +1,18 @@
-import { afterEach, beforeEach, expect, test } from 'vitest';
-import { runBatch } from '../src/batch/run-batch.ts';
+import { expect, test } from 'vitest';
 import type { BatchSummary } from '../src/batch/types.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
+import { runBatch } from '../src/run/run-batch.ts';
 import { VirtualClock } from '../src/util/clock.ts';
 import { caseAll, fakeVision, geminiClients } from './support/engine.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
-import { type FakeGeminiBatch, startFakeGeminiWithBatch } from './support/fake-gemini-batch.ts';
-import { makeTempRoot } from './support/temp-root.ts';
+import type { FakeGeminiBatch } from './support/fake-gemini-batch.ts';
+import { useFakeGeminiWithBatch } from './support/fake-world.ts';
 
 let fake: FakeGemini;
 let batch: FakeGeminiBatch;
 let root: string;
-
-beforeEach(async () => {
-  ({ fake, batch } = await startFakeGeminiWithBatch());
-  root = await makeTempRoot();
-});
-afterEach(async () => {
-  await fake.close();
+useFakeGeminiWithBatch((world) => {
+  ({ fake, batch, root } = world);
 });
 
 async function run(resume?: string): Promise<BatchSummary> {

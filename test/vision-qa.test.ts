@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { readCase } from '../src/cases/case-store.ts';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import { validateImageQuality } from '../src/cli/validate-image-quality.ts';
@@ -9,21 +9,17 @@ import { lineupRubric, RUBRIC_VERSION, rubricFor } from '../src/qa/rubric.ts';
 import { parseJudgeAnswer } from '../src/qa/verdict.ts';
 import { VirtualClock } from '../src/util/clock.ts';
 import { caseAll, progressOf, readJson, runAgainstFake, TEST_KEY, testConfig } from './support/engine.ts';
-import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
+import type { FakeGemini } from './support/fake-gemini.ts';
 import type { JudgeRecorded } from './support/fake-gemini-judge.ts';
+import { useFakeGemini } from './support/fake-world.ts';
 import { captureOutput } from './support/output.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
 const CASE = 'case-2025-01-19';
 let fake: FakeGemini;
 let root: string;
-
-beforeEach(async () => {
-  fake = await startFakeGemini();
-  root = await makeTempRoot();
-});
-afterEach(async () => {
-  await fake.close();
+useFakeGemini((world) => {
+  ({ fake, root } = world);
 });
 
 const isFor = (r: JudgeRecorded, imageId: string) =>

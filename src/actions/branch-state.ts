@@ -1,6 +1,7 @@
 import { sep } from 'node:path';
-import { GitError, gitContext, type RunResult, run as runGit, scrub } from '../github/git.ts';
+import { GitError, gitContext, type RunResult, run as runGit } from '../github/git.ts';
 import type { Octokit } from '../github/pull-request.ts';
+import { scrub } from '../util/scrub.ts';
 
 /** git in `cwd` with the hygiene of src/github/git.ts: no shell, the token only in an env-config header. */
 function run(cwd: string, args: string[], token?: string): Promise<RunResult> {

@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { errorMessage } from '../util/error-message.ts';
 
 /**
  * How long a cancelled run keeps waiting for a request in flight. A runner cancels a step with
@@ -7,7 +8,7 @@ import * as core from '@actions/core';
  * body and the job summary; the answer of a request still out then is given up (see README,
  * "Cancelled and timed-out runs").
  */
-export const IN_FLIGHT_WINDOW_MS = 5_000;
+const IN_FLIGHT_WINDOW_MS = 5_000;
 
 export type StopCause =
   | { kind: 'signal'; signal: NodeJS.Signals; at: number }
@@ -119,7 +120,7 @@ export class Shutdown {
       try {
         l(cause);
       } catch (error) {
-        core.warning(`shutdown hook failed: ${error instanceof Error ? error.message : String(error)}`);
+        core.warning(`shutdown hook failed: ${errorMessage(error)}`);
       }
     }
   }

@@ -1,5 +1,7 @@
 import * as core from '@actions/core';
 import { InputError, InputErrors } from '../errors.ts';
+import { errorMessage } from '../util/error-message.ts';
+import { scrub } from '../util/scrub.ts';
 
 /** An input's trimmed value, or undefined when empty (a runner passes unset inputs as ''). */
 export function optionalInput(name: string): string | undefined {
@@ -55,21 +57,12 @@ export function workspace(): string {
   return process.env.GITHUB_WORKSPACE || process.cwd();
 }
 
-/** Replaces every secret in `text` with `***`; a last line of defence for messages we print. */
-export function scrub(text: string, secrets: ReadonlyArray<string | undefined>): string {
-  let out = text;
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('***');
-  return out;
-}
-
 /** One message for setFailed: every problem of an InputErrors, else the error's message. */
 export function failureMessage(error: unknown, secrets: ReadonlyArray<string | undefined>): string {
   const text =
     error instanceof InputErrors
       ? `${error.problems.length} problem(s) in the input:\n${error.problems.map((p) => `- ${p.message}`).join('\n')}`
-      : error instanceof Error
-        ? error.message
-        : String(error);
+      : errorMessage(error);
   return scrub(text, secrets);
 }
 

@@ -5,8 +5,8 @@ export function logFile(root: string, batchId: string): string {
   return join(root, 'reports', 'logs', `${batchId}.log`);
 }
 
-/** The seed's log line: `2025-01-19T10:02:15Z [batch-001] PROGRESS: 1/4 (25%) - suspect-1 complete`. */
-export function formatLogLine(at: number, batchId: string, level: string, message: string): string {
+/** The log line (README, "The seed: what lineup replaces"): `2025-01-19T10:02:15Z [batch-001] PROGRESS: 1/4 (25%) - suspect-1 complete`. */
+function formatLogLine(at: number, batchId: string, level: string, message: string): string {
   const time = `${new Date(at).toISOString().slice(0, 19)}Z`;
   return `${time} [${batchId}] ${level}: ${message}`;
 }

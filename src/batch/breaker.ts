@@ -1,7 +1,7 @@
 import type { ErrorType } from '../providers/types.ts';
 
 /** How many of the latest finished images the failure rate is judged over. */
-export const BREAKER_WINDOW = 10;
+const BREAKER_WINDOW = 10;
 
 export interface BreakerOptions {
   /** Stop when more than this share of the last BREAKER_WINDOW finished images failed; null: never. */
@@ -37,8 +37,9 @@ const ADVICE: Record<ErrorType, string> = {
 };
 
 /**
- * The seed's "more than 30% of images failing" as a circuit breaker: a failure storm stops the
- * batch (exit 3, the rest pending) instead of spending every image's attempts on it. The rate is
+ * The seed's rule "more than 30% of images failing stops the batch" as a circuit breaker (README,
+ * "Failure storms: the breaker"): a failure storm stops the batch (exit 3, the rest pending)
+ * instead of spending every image's attempts on it. The rate is
  * judged only once BREAKER_WINDOW images have finished, so a small batch always runs to its end.
  */
 export class FailureBreaker {

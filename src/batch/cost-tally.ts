@@ -3,6 +3,7 @@ import type { Provenance, VisionVerdict } from '../cases/provenance.ts';
 import { PROMPT_TEMPLATE_VERSION } from '../prompts/templates.ts';
 import type { GeneratedImage } from '../providers/types.ts';
 import { actualCostUsd } from '../providers/usage-cost.ts';
+import { roundTo, roundUsd } from '../util/money.ts';
 import type { BatchMetrics } from './types.ts';
 
 /** The vision judge's running tally in a progress file. */
@@ -26,7 +27,7 @@ export function tallyActual(progress: Tallied, image: GeneratedImage, mode: 'syn
   if (!image.usage) return;
   const usd = actualCostUsd(image.model, image.usage, mode);
   if (usd === undefined) return;
-  progress.actualCostUsd = round7((progress.actualCostUsd ?? 0) + usd);
+  progress.actualCostUsd = roundUsd((progress.actualCostUsd ?? 0) + usd, 7);
 }
 
 export function emptyJudgeTally(): JudgeTally {
@@ -55,27 +56,23 @@ export function requestedProvenance(item: {
   };
 }
 
-/** The metrics our reports add to the seed's: actual cost and the judge's figures, when known. */
+/** The metrics lineup adds to the seed's error report (README, "The seed: what lineup replaces"): actual cost and the judge's figures, when known. */
 export function extraMetrics(progress: Tallied): Partial<BatchMetrics> {
   const out: Partial<BatchMetrics> = {};
-  if (progress.actualCostUsd !== undefined) out.actualCostUsd = round7(progress.actualCostUsd);
+  if (progress.actualCostUsd !== undefined) out.actualCostUsd = roundUsd(progress.actualCostUsd, 7);
   const j = progress.judge;
   if (j) {
-    out.judgeCostUsd = round7(j.costUsd);
+    out.judgeCostUsd = roundUsd(j.costUsd, 7);
     out.judgeCalls = j.calls;
     out.judged = { pass: j.pass, fail: j.fail, notJudged: j.notJudged };
-    if (j.pass + j.fail > 0) out.judgePassRate = Math.round((j.pass / (j.pass + j.fail)) * 1000) / 1000;
+    if (j.pass + j.fail > 0) out.judgePassRate = roundTo(j.pass / (j.pass + j.fail), 3);
   }
   return out;
-}
-
-function round7(usd: number): number {
-  return Math.round(usd * 1e7) / 1e7;
 }
 
 /** Counts one finished judge call and what it cost. */
 export function tallyJudgeCall(progress: Tallied, usd: number): void {
   progress.judge ??= emptyJudgeTally();
   progress.judge.calls += 1;
-  progress.judge.costUsd = round7(progress.judge.costUsd + usd);
+  progress.judge.costUsd = roundUsd(progress.judge.costUsd + usd, 7);
 }

@@ -2,11 +2,11 @@ import { join } from 'node:path';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
 import type { BatchMetrics, FailureRecord } from './types.ts';
 
-export function errorReportFile(root: string, batchId: string): string {
+function errorReportFile(root: string, batchId: string): string {
   return join(root, 'reports', 'errors', `${batchId}.json`);
 }
 
-/** The seed's error report plus the run's metrics and what the runner knows of how it ended. */
+/** The error report (summary, failures, recommendations, metrics (README, "The seed: what lineup replaces")) plus the run's metrics and what the runner knows of how it ended. */
 export interface ErrorReport {
   batchId: string;
   generatedAt: string;
@@ -38,6 +38,32 @@ export interface ReportFacts {
 export function recommendations(facts: ReportFacts): string[] {
   const out: string[] = [];
   if (facts.breakerAdvice) out.push(facts.breakerAdvice);
+  out.push(...accessAdvice(facts), ...requestAdvice(facts));
+  const judged = facts.metrics.judged;
+  if (judged?.fail) {
+    out.push(
+      `${judged.fail} image(s) were flagged by vision QA: the reviewer sees why in the pull request (✗ lines); regenerate with feedback if they agree.`,
+    );
+  }
+  if (judged?.notJudged) {
+    out.push(
+      `${judged.notJudged} image(s) could not be judged (see vision.reason in the manifest): npx tsx scripts/validate-image-quality.ts --case-id <case> judges them again.`,
+    );
+  }
+  if (facts.costCapHit) {
+    out.push(
+      `The cost cap of $${facts.maxCost.toFixed(2)} was reached: raise --max-cost or resume on another day.`,
+    );
+  }
+  if (facts.metrics.pending > 0 || facts.failures.some((f) => f.recoverable)) {
+    out.push(`Resume what is left with: ${facts.resumeCommand}`);
+  }
+  return out;
+}
+
+/** The key, billing, model and quotas: what a person must fix before a resume can help. */
+function accessAdvice(facts: ReportFacts): string[] {
+  const out: string[] = [];
   const byType = (t: string) => facts.failures.filter((f) => f.errorType === t);
   const auth = byType('auth');
   if (auth.length) {
@@ -69,6 +95,12 @@ export function recommendations(facts: ReportFacts): string[] {
       `${facts.metrics.rateLimitHits} request(s) hit the per-minute rate limit: set rateLimit.requestsPerMinute in lineup.config.json to your tier's limit (or raise timing.delayBetweenImages).`,
     );
   }
+  return out;
+}
+
+/** Failures of single requests: blocked prompts, empty answers, timeouts, network and server errors. */
+function requestAdvice(facts: ReportFacts): string[] {
+  const out: string[] = [];
   const blocked = facts.failures.filter((f) => f.reason === 'prompt_blocked' || f.reason === 'image_blocked');
   for (const f of blocked) {
     out.push(
@@ -94,27 +126,8 @@ export function recommendations(facts: ReportFacts): string[] {
   if (facts.failures.some((f) => f.errorType === 'network' && f.reason !== 'timeout')) {
     out.push('Network errors reached the API: check connectivity and proxies, then resume.');
   }
-  if (byType('api_error').length) {
+  if (facts.failures.some((f) => f.errorType === 'api_error')) {
     out.push('The API answered with server errors (5xx) after every retry: resume later.');
-  }
-  const judged = facts.metrics.judged;
-  if (judged?.fail) {
-    out.push(
-      `${judged.fail} image(s) were flagged by vision QA: the reviewer sees why in the pull request (✗ lines); regenerate with feedback if they agree.`,
-    );
-  }
-  if (judged?.notJudged) {
-    out.push(
-      `${judged.notJudged} image(s) could not be judged (see vision.reason in the manifest): npx tsx scripts/validate-image-quality.ts --case-id <case> judges them again.`,
-    );
-  }
-  if (facts.costCapHit) {
-    out.push(
-      `The cost cap of $${facts.maxCost.toFixed(2)} was reached: raise --max-cost or resume on another day.`,
-    );
-  }
-  if (facts.metrics.pending > 0 || facts.failures.some((f) => f.recoverable)) {
-    out.push(`Resume what is left with: ${facts.resumeCommand}`);
   }
   return out;
 }

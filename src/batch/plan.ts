@@ -1,4 +1,6 @@
 import { access } from 'node:fs/promises';
+import type { BatchOptions } from '../cases/batch-file.ts';
+import { readBatchFile } from '../cases/batch-file.ts';
 import { readCase } from '../cases/case-store.ts';
 import { readManifest } from '../cases/manifest-store.ts';
 import { EXTENSION_FOR_MIME, imageFile } from '../cases/paths.ts';
@@ -7,8 +9,6 @@ import { InputError } from '../errors.ts';
 import { buildPrompt } from '../prompts/index.ts';
 import type { AspectRatio, ImageMimeType } from '../providers/types.ts';
 import { findStyleSheet, type StyleSheet } from '../styles/style-sheet.ts';
-import type { BatchOptions } from './batch-file.ts';
-import { readBatchFile } from './batch-file.ts';
 import { imageIdOf, imageKey } from './progress.ts';
 import type { PlannedImage } from './types.ts';
 
@@ -63,7 +63,7 @@ export async function wantedImages(
 }
 
 /** True when any image file for this image exists, whatever its extension. */
-export async function imageExists(root: string, caseId: string, imageId: string): Promise<boolean> {
+async function imageExists(root: string, caseId: string, imageId: string): Promise<boolean> {
   for (const mime of Object.keys(EXTENSION_FOR_MIME) as ImageMimeType[]) {
     try {
       await access(imageFile(root, caseId, imageId, mime));

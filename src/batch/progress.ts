@@ -2,10 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { batchOptionsSchema } from '../cases/batch-file.ts';
 import { InputError } from '../errors.ts';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
 import { readJsonFile } from '../util/read-json.ts';
-import { batchOptionsSchema } from './batch-file.ts';
 import { judgeTallySchema } from './cost-tally.ts';
 import type { FailureRecord, PlannedImage } from './types.ts';
 
@@ -43,10 +43,11 @@ const batchJobSchema = z.object({
 });
 
 /**
- * The seed's progress format (batchId, startTime, completed[], pending[], failed[]) plus what a
+ * The progress file as the seed had it (batchId, startTime, completed[], pending[], failed[]; README,
+ * "The seed: what lineup replaces") plus what a
  * resume needs to carry on exactly where the run stopped.
  */
-export const progressSchema = z.object({
+const progressSchema = z.object({
   batchId: z.string().regex(BATCH_ID_PATTERN),
   startTime: z.string(),
   /** Wall-clock ms when the batch was created: images on disk newer than this are this batch's. */
@@ -77,7 +78,6 @@ export const progressSchema = z.object({
 });
 
 export type Progress = z.infer<typeof progressSchema>;
-export type FailedImage = z.infer<typeof failedSchema>;
 export type BatchJobRecord = z.infer<typeof batchJobSchema>;
 
 export function imageKey(image: Pick<PlannedImage, 'caseId' | 'type' | 'suspectId'>): string {
@@ -86,6 +86,11 @@ export function imageKey(image: Pick<PlannedImage, 'caseId' | 'type' | 'suspectI
 
 export function imageIdOf(image: Pick<PlannedImage, 'type' | 'suspectId'>): string {
   return image.type === 'scene' ? 'scene' : (image.suspectId ?? '');
+}
+
+/** How a user carries on with a batch (logs, recommendations, the terminal's summary). */
+export function resumeCommand(batchId: string): string {
+  return `npx tsx scripts/batch-generate-images.ts --resume ${batchId}`;
 }
 
 export function progressDir(root: string): string {

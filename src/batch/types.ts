@@ -1,19 +1,7 @@
+import type { RunExitCode } from '../errors.ts';
 import type { ErrorType, FailureReason, ProviderName } from '../providers/types.ts';
 
-/** One image the batch must produce. `imageId` is `suspect-N` or `scene`. */
-export interface PlannedImage {
-  type: 'suspect' | 'scene';
-  caseId: string;
-  /** Present for suspects (the seed's field). */
-  suspectId?: string;
-  /** Attempts allowed for this image; the seed's per-image `retries` overrides retry.maxAttempts. */
-  retries?: number;
-  /** Reviewer feedback appended to the prompt (regeneration from a PR review). */
-  feedback?: string;
-}
-
-/** `caseId/suspect-1` or `caseId/scene`: how progress files name an image. */
-export type ImageKey = string;
+export type { PlannedImage } from '../images/types.ts';
 
 export interface FailureRecord {
   type: 'suspect' | 'scene';
@@ -26,7 +14,7 @@ export interface FailureRecord {
   recoverable: boolean;
 }
 
-/** The seed's BatchMetrics. */
+/** The error report's metrics (README, "What a run leaves behind"). */
 export interface BatchMetrics {
   totalImages: number;
   successful: number;
@@ -58,7 +46,7 @@ export interface BatchSummary {
   status: BatchStatus;
   /** Why the batch stopped early, when status is `stopped`. */
   stopReason?: string;
-  exitCode: 0 | 1 | 3;
+  exitCode: RunExitCode;
   provider: ProviderName;
   model: string;
   total: number;

@@ -111,7 +111,7 @@ export function caseResponseJsonSchema(): JsonSchema {
   };
 }
 
-export function casePrompt(caseId: string, date: string): string {
+function casePrompt(caseId: string, date: string): string {
   return [
     `Invent a new, original case for a daily detective game. Case ${caseId}, dated ${date}.`,
     'A small non-violent crime (a theft, a forgery, a sabotage) in one memorable place, with three or four suspects who all had the chance.',
@@ -140,7 +140,7 @@ function firstIssue(error: z.ZodError): string {
 }
 
 /** Turns the model's JSON text into a validated case; every problem is a CaseGenerationError. */
-export function parseCaseAnswer(text: string, caseId: string, model: string): Case {
+function parseCaseAnswer(text: string, caseId: string, model: string): Case {
   let answer: unknown;
   try {
     answer = JSON.parse(text);

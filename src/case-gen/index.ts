@@ -12,9 +12,6 @@ import { generateOfflineCase } from './offline.ts';
 export {
   CaseGenerationError,
   caseResponseJsonSchema,
-  DEFAULT_CASE_MODEL,
-  generateCaseWithGemini,
-  parseCaseAnswer,
 } from './gemini.ts';
 export { generateOfflineCase } from './offline.ts';
 

@@ -1,6 +1,7 @@
 /**
  * Word pools of the offline case generator. Scenes hold no people and no violence, so the images
  * they lead to stay clear of safety filters; suspects are described by looks a painter can draw.
+ * One cohesive table of data, so it may pass the 400 lines a file of code keeps under.
  */
 
 export interface Scenario {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ImageMimeType } from '../providers/types.ts';
+import type { ImageMimeType } from '../images/types.ts';
 import { assertCaseId, assertImageId } from './ids.ts';
 
 /** Every path lineup touches hangs off one root (the repository), so tests can use a temp dir. */
@@ -29,7 +29,7 @@ export const EXTENSION_FOR_MIME: Record<ImageMimeType, string> = {
   'image/webp': 'webp',
 };
 
-export function imageFileName(imageId: string, mimeType: ImageMimeType = 'image/png'): string {
+function imageFileName(imageId: string, mimeType: ImageMimeType = 'image/png'): string {
   return `${assertImageId(imageId)}.${EXTENSION_FOR_MIME[mimeType]}`;
 }
 

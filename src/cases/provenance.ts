@@ -6,7 +6,7 @@ import { z } from 'zod';
  * optional.
  */
 
-export const tokenUsageSchema = z.object({
+const tokenUsageSchema = z.object({
   prompt: z.number().int().nonnegative(),
   image: z.number().int().nonnegative(),
   text: z.number().int().nonnegative(),
@@ -15,7 +15,7 @@ export const tokenUsageSchema = z.object({
 });
 
 /** A reference image sent with the prompt (the case's style sheet). */
-export const referenceSchema = z.object({
+const referenceSchema = z.object({
   role: z.enum(['style']),
   /** Repository-relative path. */
   file: z.string(),
@@ -32,7 +32,7 @@ export const provenanceSchema = z.object({
   actualCostUsd: z.number().nonnegative().optional(),
 });
 
-export const visionIssueSchema = z.object({ check: z.string(), detail: z.string() });
+const visionIssueSchema = z.object({ check: z.string(), detail: z.string() });
 
 /**
  * The vision judge's verdict on the image as kept. `not-judged` means the judge failed (error,

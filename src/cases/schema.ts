@@ -9,7 +9,7 @@ const MAX_SHORT = 120;
 const text = (max: number) =>
   z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 
-export const suspectSchema = z
+const suspectSchema = z
   .object({
     id: z.string().regex(SUSPECT_ID_PATTERN, 'must look like suspect-N'),
     name: text(MAX_SHORT),
@@ -23,7 +23,7 @@ export const suspectSchema = z
   })
   .strict();
 
-export const sceneSchema = z
+const sceneSchema = z
   .object({
     description: text(MAX_TEXT),
     location: text(MAX_SHORT).optional(),
@@ -67,9 +67,8 @@ export const caseSchema = z
 
 export type Case = z.infer<typeof caseSchema>;
 export type Suspect = z.infer<typeof suspectSchema>;
-export type Scene = z.infer<typeof sceneSchema>;
 
-export const reviewSchema = z.object({
+const reviewSchema = z.object({
   status: z.enum(['pending', 'approved', 'changes-requested']),
   by: z.string().nullable().default(null),
   at: z.string().nullable().default(null),
@@ -77,7 +76,7 @@ export const reviewSchema = z.object({
   feedback: z.string().nullable().default(null),
 });
 
-export const manifestEntrySchema = z.object({
+const manifestEntrySchema = z.object({
   file: z.string().regex(/^(?:suspect-[1-9]\d?|scene)\.(?:png|jpg|webp)$/, 'must be <image-id>.png|jpg|webp'),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex sha256'),
   bytes: z.number().int().nonnegative(),

@@ -1,5 +1,6 @@
-import { prepareRun } from '../batch/prepare-run.ts';
 import { ExitCode } from '../errors.ts';
+import { prepareRun } from '../run/prepare-run.ts';
+import { roundUsd } from '../util/money.ts';
 import { runSummaryLines } from './run-summary.ts';
 import { type Output, terminalEvents } from './terminal-reporter.ts';
 
@@ -22,7 +23,7 @@ export interface BatchGenerateArgs {
   mode?: string;
 }
 
-/** The seed's batch command. Returns the exit code; never prints the API key. */
+/** The batch command (README, "scripts/batch-generate-images.ts"). Returns the exit code; never prints the API key. */
 export async function batchGenerate(
   root: string,
   args: BatchGenerateArgs,
@@ -47,7 +48,7 @@ export async function batchGenerate(
       model: provider.model,
       mode: setup.mode,
       costPerImage,
-      estimatedCostUsd: Math.round(plan.estimatedCostUsd * 10_000) / 10_000,
+      estimatedCostUsd: roundUsd(plan.estimatedCostUsd),
       maxCost: config.cost.maxCost,
       images_list: plan.items.map((i) => i.key),
     };

@@ -11,7 +11,7 @@ export interface BatchStatsArgs {
   json?: boolean;
 }
 
-/** The seed's batch-stats command: a table on stdout, the CSV and the SVG chart on disk. */
+/** The batch-stats command (README, "Other commands"): a table on stdout, the CSV and the SVG chart on disk. */
 export async function batchStats(root: string, args: BatchStatsArgs, output: Output): Promise<number> {
   // Checked before anything is read or written, so bad dates leave no half-written files.
   checkRange(args);

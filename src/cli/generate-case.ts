@@ -1,9 +1,9 @@
+import { createStyleSheet, StyleSheetError } from '../case-gen/create-style.ts';
 import { generateCase } from '../case-gen/index.ts';
 import { isRealDate } from '../cases/ids.ts';
 import { loadConfig } from '../config/load-config.ts';
 import type { ConfigInput } from '../config/schema.ts';
 import { ExitCode, InputError } from '../errors.ts';
-import { createStyleSheet, StyleSheetError } from '../styles/create-style.ts';
 import { displayPath } from '../util/read-json.ts';
 import type { Output } from './terminal-reporter.ts';
 
@@ -38,7 +38,7 @@ function resolveCaseId(args: GenerateCaseArgs, now: Date): string {
   return `case-${args.date ?? now.toISOString().slice(0, 10)}`;
 }
 
-/** The seed's generate-case command. Returns the exit code; never prints the API key. */
+/** The generate-case command (README, "Other commands"). Returns the exit code; never prints the API key. */
 export async function generateCaseCommand(
   root: string,
   args: GenerateCaseArgs,

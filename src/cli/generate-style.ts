@@ -1,7 +1,7 @@
+import { createStyleSheet, StyleSheetError } from '../case-gen/create-style.ts';
 import { loadConfig } from '../config/load-config.ts';
 import type { ConfigInput } from '../config/schema.ts';
 import { ExitCode, InputError } from '../errors.ts';
-import { createStyleSheet, StyleSheetError } from '../styles/create-style.ts';
 import { displayPath } from '../util/read-json.ts';
 import type { Output } from './terminal-reporter.ts';
 

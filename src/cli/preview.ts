@@ -11,7 +11,7 @@ export interface PreviewArgs {
 }
 
 /**
- * The seed's preview command. Exit 0 whenever the page was written: missing or unreadable images
+ * The preview command (README, "Other commands"). Exit 0 whenever the page was written: missing or unreadable images
  * are shown on the page, since finding them is what the page is for.
  */
 export async function previewCommand(root: string, args: PreviewArgs, output: Output): Promise<number> {

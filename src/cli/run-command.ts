@@ -1,4 +1,5 @@
 import { ExitCode, InputError, InputErrors } from '../errors.ts';
+import { errorMessage } from '../util/error-message.ts';
 
 /**
  * The one top-level catch of every script: bad input is exit 2 with one line per problem;
@@ -25,7 +26,7 @@ export async function runCommand(main: (signal: AbortSignal) => Promise<number>)
       process.stderr.write(`error: ${error.message}\n`);
       process.exitCode = ExitCode.badInput;
     } else {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       process.stderr.write(`error: ${message}\n`);
       if (process.env.LINEUP_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
       process.exitCode = ExitCode.someFailed;

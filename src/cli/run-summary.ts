@@ -1,3 +1,4 @@
+import { resumeCommand } from '../batch/progress.ts';
 import type { BatchSummary } from '../batch/types.ts';
 import { displayPath } from '../util/read-json.ts';
 
@@ -8,7 +9,7 @@ export function runSummaryLines(result: BatchSummary): string[] {
       (result.stopReason ? ` (stopped: ${result.stopReason})` : ''),
     `Report: ${displayPath(result.errorReportFile)}`,
   ];
-  const resume = `npx tsx scripts/batch-generate-images.ts --resume ${result.batchId}`;
+  const resume = resumeCommand(result.batchId);
   if (result.status === 'submitted') {
     lines.push(`Submitted to the Gemini Batch API (results usually within 24 h). Collect with: ${resume}`);
   } else if (result.exitCode !== 0) {

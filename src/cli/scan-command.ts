@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
-import { prepareRun } from '../batch/prepare-run.ts';
 import { assertCaseId } from '../cases/ids.ts';
 import { ExitCode, InputError } from '../errors.ts';
+import { prepareRun } from '../run/prepare-run.ts';
 import { MAX_EXPORT_IMAGES, writeBatchFile } from '../scan/export.ts';
 import {
   type ImageStatus,
@@ -41,7 +41,7 @@ async function runScan(root: string, args: ScanArgs): Promise<ScanReport> {
   return { cases: 1, images, problems: [] };
 }
 
-export function summarize(report: ScanReport): string {
+function summarize(report: ScanReport): string {
   const counts = new Map<string, number>();
   for (const image of report.images) for (const f of image.findings) counts.set(f, (counts.get(f) ?? 0) + 1);
   const toGenerate = report.images.filter(needsGeneration).length;
@@ -53,7 +53,7 @@ export function summarize(report: ScanReport): string {
   );
 }
 
-export function scanTable(images: readonly ImageStatus[]): string {
+function scanTable(images: readonly ImageStatus[]): string {
   return formatTable(
     ['case', 'image', 'findings', 'action', 'detail'],
     images

@@ -16,7 +16,7 @@ export const processOutput: Output = {
 
 /**
  * In a terminal: a progress bar with current/total, percent, current image, elapsed and ETA;
- * elsewhere (CI logs): the seed's log lines. `quiet` (for --json) prints neither.
+ * elsewhere (CI logs): the log lines (README, "What a run leaves behind"). `quiet` (for --json) prints neither.
  */
 export function terminalEvents(output: Output, quiet: boolean): BatchEvents {
   if (quiet) return {};

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { z } from 'zod';
 import { assertCaseId } from '../cases/ids.ts';
 import { caseDir, caseFile, EXTENSION_FOR_MIME, imagesDir, manifestFile } from '../cases/paths.ts';
 import { type Case, caseSchema, type Manifest, manifestSchema } from '../cases/schema.ts';
@@ -49,6 +50,19 @@ function schemaRows(
   }));
 }
 
+/** A JSON file checked against its schema: the value, or null with its problems added to `rows`. */
+function validated<T>(text: string, schema: z.ZodType<T>, file: string, rows: CaseProblemRow[]): T | null {
+  const json = parse(text);
+  if (!json.ok) {
+    rows.push({ check: 'schema', subject: file, detail: json.message });
+    return null;
+  }
+  const result = schema.safeParse(json.value);
+  if (result.success) return result.data;
+  rows.push(...schemaRows(file, result.error.issues));
+  return null;
+}
+
 /**
  * Every problem of one case, all at once: case.json against the schema (every issue, not only the
  * first), the prompts build, the manifest against the schema and against the files (sha256, size,
@@ -64,14 +78,7 @@ export async function validateCase(root: string, caseId: string): Promise<CasePr
     });
   }
   const rows: CaseProblemRow[] = [];
-  let data: Case | null = null;
-  const json = parse(text);
-  if (!json.ok) rows.push({ check: 'schema', subject: 'case.json', detail: json.message });
-  else {
-    const result = caseSchema.safeParse(json.value);
-    if (!result.success) rows.push(...schemaRows('case.json', result.error.issues));
-    else data = result.data;
-  }
+  const data = validated(text, caseSchema, 'case.json', rows);
   if (data && data.id !== caseId) {
     rows.push({
       check: 'schema',
@@ -80,28 +87,11 @@ export async function validateCase(root: string, caseId: string): Promise<CasePr
     });
   }
   const imageIds = data ? [...data.suspects.map((s) => s.id), 'scene'] : null;
-  if (data) {
-    for (const id of imageIds ?? []) {
-      try {
-        buildPrompt(data, id, { file: 'case.json' });
-      } catch (error) {
-        if (!(error instanceof InputError)) throw error;
-        rows.push({ check: 'prompt', subject: id, detail: error.message });
-      }
-    }
-  }
+  if (data) rows.push(...promptRows(data, imageIds ?? []));
 
-  let manifest: Manifest | null = null;
   const manifestText = await readText(manifestFile(root, caseId));
-  if (manifestText !== null) {
-    const m = parse(manifestText);
-    if (!m.ok) rows.push({ check: 'schema', subject: 'images/manifest.json', detail: m.message });
-    else {
-      const result = manifestSchema.safeParse(m.value);
-      if (!result.success) rows.push(...schemaRows('images/manifest.json', result.error.issues));
-      else manifest = result.data;
-    }
-  }
+  const manifest =
+    manifestText === null ? null : validated(manifestText, manifestSchema, 'images/manifest.json', rows);
   if (manifest && manifest.caseId !== caseId) {
     rows.push({
       check: 'manifest',
@@ -117,69 +107,111 @@ export async function validateCase(root: string, caseId: string): Promise<CasePr
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const present = new Set(files);
-  const dir = imagesDir(root, caseId);
-
-  if (manifest) {
-    for (const [imageId, entry] of Object.entries(manifest.images)) {
-      const subject = `images/${entry.file}`;
-      if (imageIds && !imageIds.includes(imageId)) {
-        rows.push({
-          check: 'orphan-entry',
-          subject: `images/manifest.json: images.${imageId}`,
-          detail: `case has no ${imageId}`,
-        });
-      }
-      if (!entry.file.startsWith(`${imageId}.`)) {
-        rows.push({
-          check: 'manifest',
-          subject: `images/manifest.json: images.${imageId}.file`,
-          detail: `${entry.file} is not a file of ${imageId}`,
-        });
-      }
-      if (!present.has(entry.file)) {
-        rows.push({ check: 'missing-file', subject, detail: 'listed in the manifest but not on disk' });
-        continue;
-      }
-      const bytes = new Uint8Array(await readFile(join(dir, entry.file)));
-      if (bytes.length !== entry.bytes) {
-        rows.push({
-          check: 'size',
-          subject,
-          detail: `${bytes.length} bytes on disk, manifest says ${entry.bytes}`,
-        });
-      }
-      const sha = createHash('sha256').update(bytes).digest('hex');
-      if (sha !== entry.sha256) {
-        rows.push({
-          check: 'sha256',
-          subject,
-          detail: `file is ${sha.slice(0, 12)}…, manifest says ${entry.sha256.slice(0, 12)}…`,
-        });
-      }
-      const header = readImageHeader(bytes);
-      if (!header) rows.push({ check: 'image', subject, detail: 'not a PNG, JPEG or WebP image' });
-      else {
-        if (
-          header.mimeType !== entry.mimeType ||
-          !entry.file.endsWith(`.${EXTENSION_FOR_MIME[header.mimeType]}`)
-        ) {
-          rows.push({
-            check: 'type',
-            subject,
-            detail: `holds ${header.mimeType}; manifest says ${entry.mimeType}`,
-          });
-        }
-        if (header.width !== entry.width || header.height !== entry.height) {
-          rows.push({
-            check: 'dimensions',
-            subject,
-            detail: `${header.width}x${header.height} on disk, manifest says ${entry.width}x${entry.height}`,
-          });
-        }
-      }
+  for (const [imageId, entry] of Object.entries(manifest?.images ?? {})) {
+    rows.push(...(await entryRows(imagesDir(root, caseId), imageId, entry, imageIds, present)));
+  }
+  rows.push(...fileRows(files, manifest, manifestText !== null, imageIds));
+  // Anything else in the case directory is a stray too: only case.json and images/ belong there.
+  for (const name of (await readdir(caseDir(root, caseId))).sort()) {
+    if (name !== 'case.json' && name !== 'images' && name !== CASE_STYLE_FILE) {
+      rows.push({
+        check: 'stray-file',
+        subject: name,
+        detail: 'only case.json, images/ and style.png belong in a case directory',
+      });
     }
   }
+  return rows;
+}
 
+/** Every image's prompt must build from the case. */
+function promptRows(data: Case, imageIds: string[]): CaseProblemRow[] {
+  const rows: CaseProblemRow[] = [];
+  for (const id of imageIds) {
+    try {
+      buildPrompt(data, id, { file: 'case.json' });
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      rows.push({ check: 'prompt', subject: id, detail: error.message });
+    }
+  }
+  return rows;
+}
+
+/** One manifest entry against the case and its file: name, presence, size, sha256, type, dimensions. */
+async function entryRows(
+  dir: string,
+  imageId: string,
+  entry: Manifest['images'][string],
+  imageIds: string[] | null,
+  present: Set<string>,
+): Promise<CaseProblemRow[]> {
+  const rows: CaseProblemRow[] = [];
+  const subject = `images/${entry.file}`;
+  if (imageIds && !imageIds.includes(imageId)) {
+    rows.push({
+      check: 'orphan-entry',
+      subject: `images/manifest.json: images.${imageId}`,
+      detail: `case has no ${imageId}`,
+    });
+  }
+  if (!entry.file.startsWith(`${imageId}.`)) {
+    rows.push({
+      check: 'manifest',
+      subject: `images/manifest.json: images.${imageId}.file`,
+      detail: `${entry.file} is not a file of ${imageId}`,
+    });
+  }
+  if (!present.has(entry.file)) {
+    rows.push({ check: 'missing-file', subject, detail: 'listed in the manifest but not on disk' });
+    return rows;
+  }
+  const bytes = new Uint8Array(await readFile(join(dir, entry.file)));
+  if (bytes.length !== entry.bytes) {
+    rows.push({
+      check: 'size',
+      subject,
+      detail: `${bytes.length} bytes on disk, manifest says ${entry.bytes}`,
+    });
+  }
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  if (sha !== entry.sha256) {
+    rows.push({
+      check: 'sha256',
+      subject,
+      detail: `file is ${sha.slice(0, 12)}…, manifest says ${entry.sha256.slice(0, 12)}…`,
+    });
+  }
+  const header = readImageHeader(bytes);
+  if (!header) {
+    rows.push({ check: 'image', subject, detail: 'not a PNG, JPEG or WebP image' });
+    return rows;
+  }
+  if (header.mimeType !== entry.mimeType || !entry.file.endsWith(`.${EXTENSION_FOR_MIME[header.mimeType]}`)) {
+    rows.push({
+      check: 'type',
+      subject,
+      detail: `holds ${header.mimeType}; manifest says ${entry.mimeType}`,
+    });
+  }
+  if (header.width !== entry.width || header.height !== entry.height) {
+    rows.push({
+      check: 'dimensions',
+      subject,
+      detail: `${header.width}x${header.height} on disk, manifest says ${entry.width}x${entry.height}`,
+    });
+  }
+  return rows;
+}
+
+/** Files in images/ that are not this case's images, or that the manifest does not record. */
+function fileRows(
+  files: string[],
+  manifest: Manifest | null,
+  hasManifestFile: boolean,
+  imageIds: string[] | null,
+): CaseProblemRow[] {
+  const rows: CaseProblemRow[] = [];
   const recorded = new Set(Object.values(manifest?.images ?? {}).map((e) => e.file));
   for (const name of files) {
     if (name === 'manifest.json') continue;
@@ -193,22 +225,12 @@ export async function validateCase(root: string, caseId: string): Promise<CasePr
       });
     else if (manifest && !recorded.has(name)) {
       rows.push({ check: 'unrecorded', subject: `images/${name}`, detail: 'not recorded in manifest.json' });
-    } else if (manifestText === null) {
+    } else if (!hasManifestFile) {
       // An unreadable manifest is reported once above; saying "no manifest" per file would be wrong.
       rows.push({
         check: 'unrecorded',
         subject: `images/${name}`,
         detail: 'there is no images/manifest.json',
-      });
-    }
-  }
-  // Anything else in the case directory is a stray too: only case.json and images/ belong there.
-  for (const name of (await readdir(caseDir(root, caseId))).sort()) {
-    if (name !== 'case.json' && name !== 'images' && name !== CASE_STYLE_FILE) {
-      rows.push({
-        check: 'stray-file',
-        subject: name,
-        detail: 'only case.json, images/ and style.png belong in a case directory',
       });
     }
   }

@@ -4,7 +4,7 @@ import { InputError } from '../errors.ts';
 import { fieldPath, readJsonFile } from '../util/read-json.ts';
 import { type Config, type ConfigInput, configSchema } from './schema.ts';
 
-export const CONFIG_FILE = 'lineup.config.json';
+const CONFIG_FILE = 'lineup.config.json';
 
 /** Deep enough for our two-level config: section objects merge, scalars replace. */
 function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
@@ -21,7 +21,7 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
 }
 
 /** The terminal face's flag for each config path it can override, so an error names what the user typed. */
-export const OVERRIDE_FLAGS: Readonly<Record<string, string>> = {
+const OVERRIDE_FLAGS: Readonly<Record<string, string>> = {
   apiBaseUrl: '--api-base-url',
   'cost.maxCost': '--max-cost',
   model: '--model',

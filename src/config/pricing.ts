@@ -1,3 +1,4 @@
+import { roundUsd } from '../util/money.ts';
 /*
  * The one price table of lineup: every Gemini image model that is current, its price per image by
  * output size (imageConfig.imageSize) in standard and Batch API mode, and the per-token prices
@@ -82,9 +83,9 @@ export const IMAGE_MODELS: Readonly<Record<string, ImageModelPrice>> = {
   },
 };
 
-/** Rounds a USD amount to a millionth of a dollar, so float noise stays out of reports. */
+/** A price to a millionth of a dollar, so float noise stays out of reports. */
 function usd(value: number): number {
-  return Math.round(value * 1e6) / 1e6;
+  return roundUsd(value, 6);
 }
 
 /** True for the Gemini 3 image family (imageSize, Gemini 3 pixel sizes, thought images). */
@@ -122,7 +123,7 @@ export function unknownModelPrice(size: ImageSize = '1K'): number {
  * as listed by Vercel AI Gateway and APIYI), gemini-3.8-flash $0.75 / $3.75 (GA 2026-09-02;
  * vercel.com/ai-gateway/models/gemini-3.8-flash), gemini-3.5-flash-lite $0.30 / $2.50.
  */
-export const TEXT_MODELS: Readonly<Record<string, TokenPrices>> = {
+const TEXT_MODELS: Readonly<Record<string, TokenPrices>> = {
   'gemini-3.1-flash-lite': { textInput: 0.25, textOutput: 1.5, imageOutput: 0 },
   'gemini-3.5-flash-lite': { textInput: 0.3, textOutput: 2.5, imageOutput: 0 },
   'gemini-3.8-flash': { textInput: 0.75, textOutput: 3.75, imageOutput: 0 },

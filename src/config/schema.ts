@@ -1,28 +1,19 @@
 import { z } from 'zod';
-import { qaConfigSchema } from '../qa/config.ts';
 import {
   DEFAULT_IMAGE_MODEL,
-  IMAGE_MODELS,
   IMAGE_SIZES,
   type ImageSize,
   imagePrice,
   unknownModelPrice,
 } from './pricing.ts';
+import { qaConfigSchema } from './qa.ts';
 
 /** Default image model; chosen, with its sources and date, in pricing.ts (the one price table). */
 export const DEFAULT_MODEL = DEFAULT_IMAGE_MODEL;
 
-/** USD per image at the default size (1K) by model, from pricing.ts. */
-export const DEFAULT_COST_PER_IMAGE: Record<string, number> = {
-  ...Object.fromEntries(Object.keys(IMAGE_MODELS).map((m) => [m, imagePrice(m, '1K') ?? 0])),
-  placeholder: 0,
-};
-
-/** Fallback price for a model missing from the table: the dearest known at 1K, so estimates err high. */
-export const UNKNOWN_MODEL_COST = unknownModelPrice('1K');
-
 /*
- * Every option once, with its default (the seed's numbers). All times are milliseconds.
+ * Every option once, with its default: the seed's numbers (README, "The seed: what lineup
+ * replaces"). All times are milliseconds.
  */
 export const configSchema = z
   .object({

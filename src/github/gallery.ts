@@ -3,7 +3,7 @@ import type { Case, Manifest } from '../cases/schema.ts';
 import type { ProviderName } from '../providers/types.ts';
 import { checklistLine, countsLine, countVerdicts } from '../qa/display.ts';
 
-export type ReviewStatus = 'pending' | 'approved' | 'changes-requested';
+type ReviewStatus = 'pending' | 'approved' | 'changes-requested';
 
 export interface GalleryImage {
   caseId: string;
@@ -86,7 +86,7 @@ export function escapeCell(text: string): string {
  * Escaping for text inside HTML (`<summary>`, attributes), where markdown backslash escapes would
  * show literally. Pipes become entities because a table row is split on them before HTML is parsed.
  */
-export function escapeHtmlText(text: string): string {
+function escapeHtmlText(text: string): string {
   return text
     .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
     .replace(/\s+/g, ' ')
@@ -218,7 +218,7 @@ function promptsSection(options: GalleryOptions): string[] {
 }
 
 /** Review instructions, with an example aimed at an image that is actually in this PR. */
-export function howToReview(images: GalleryImage[]): string {
+function howToReview(images: GalleryImage[]): string {
   const example = images.find((i) => i.imageId.startsWith('suspect-')) ?? images[0];
   const exampleId = example?.imageId ?? 'suspect-2';
   const exampleFile = example?.file ?? 'cases/<case-id>/images/suspect-2.png';

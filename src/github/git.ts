@@ -3,14 +3,15 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InputError } from '../errors.ts';
+import { scrub } from '../util/scrub.ts';
 
-export interface GitAuthor {
+interface GitAuthor {
   name: string;
   email: string;
 }
 
 /** The identity GitHub shows as "github-actions[bot]", used when neither `author` nor git config names one. */
-export const ACTIONS_BOT: GitAuthor = {
+const ACTIONS_BOT: GitAuthor = {
   name: 'github-actions[bot]',
   email: '41898282+github-actions[bot]@users.noreply.github.com',
 };
@@ -73,16 +74,9 @@ export interface GitContext {
   secrets: string[];
 }
 
-/** `text` with every secret replaced by `***`. */
-export function scrub(text: string, secrets: string[]): string {
-  let out = text;
-  for (const s of secrets) if (s) out = out.split(s).join('***');
-  return out;
-}
-
 /** Runs git without a shell; never throws on a non-zero exit, the caller reads `code`. */
 /** Longest any one git command may take (a push of a day's images is far quicker). */
-export const GIT_TIMEOUT_MS = 5 * 60_000;
+const GIT_TIMEOUT_MS = 5 * 60_000;
 
 export function run(ctx: GitContext, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return new Promise((resolvePromise) => {
@@ -118,7 +112,7 @@ async function git(ctx: GitContext, args: string[], extraEnv: NodeJS.ProcessEnv 
  * The environment every git command runs with: no prompts, C locale, no inherited GIT_DIR/index,
  * and the token (when given) as an env-config HTTP header, never in argv or .git/config.
  */
-export function gitEnv(token: string | undefined): NodeJS.ProcessEnv {
+function gitEnv(token: string | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
   // A caller's GIT_DIR or index would silently redirect every command below to another repository.
   delete env.GIT_DIR;

@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { getOctokit } from '@actions/github';
+import { errorMessage } from '../util/error-message.ts';
 
 export type Octokit = ReturnType<typeof getOctokit>;
 
@@ -8,7 +9,7 @@ export type Octokit = ReturnType<typeof getOctokit>;
  * does), so tests and GHES runners can point it elsewhere after the module loaded.
  */
 /** Longest one GitHub API call may take. */
-export const GITHUB_TIMEOUT_MS = 30_000;
+const GITHUB_TIMEOUT_MS = 30_000;
 
 export function makeOctokit(
   token: string,
@@ -82,7 +83,7 @@ async function findOpen(
 
 function errorText(error: unknown): string {
   const code = status(error);
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return code === undefined ? message : `HTTP ${code}: ${message}`;
 }
 

@@ -23,7 +23,7 @@ export interface ImageFeedback {
 }
 
 /** One line of feedback: control characters and line breaks become spaces, length is capped. */
-export function cleanFeedback(text: string): string {
+function cleanFeedback(text: string): string {
   const flat = text
     .replace(/\p{Cc}+/gu, ' ')
     .replace(/\s+/g, ' ')

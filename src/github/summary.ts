@@ -15,7 +15,7 @@ export async function writeJobSummary(markdown: string): Promise<boolean> {
 }
 
 /** What an annotation says about one failed image. */
-export function describeFailure(f: FailureRecord): { title: string; message: string; file: string } {
+function describeFailure(f: FailureRecord): { title: string; message: string; file: string } {
   const imageId = f.suspectId ?? 'scene';
   const retry = f.recoverable
     ? 'recoverable: rerun or --resume to retry'

@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import { crc32, inflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { errorMessage } from '../util/error-message.ts';
 
 export type ImageFormat = 'image/png' | 'image/jpeg' | 'image/webp';
 
@@ -123,10 +124,6 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader | null {
     default:
       return null;
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Walks the RIFF chunks: each must fit, and the last must end exactly where the RIFF size says. */
@@ -270,7 +267,7 @@ function checkPngStructure(b: Uint8Array): string | null {
     if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
       return `PNG image data inflates to more than the ${expected} bytes its IHDR implies`;
     }
-    return `truncated or corrupt PNG image data: ${errorText(error)}`;
+    return `truncated or corrupt PNG image data: ${errorMessage(error)}`;
   }
   if (raw.length !== expected) {
     return `PNG image data inflates to ${raw.length} bytes, its IHDR implies ${expected}`;
@@ -317,7 +314,7 @@ export function verifyImage(
     // pngjs reports a short file as a stream error; name the likely cause for humans.
     const kind =
       header.mimeType === 'image/png' ? 'truncated or corrupt PNG' : `cannot decode ${header.mimeType}`;
-    return { ok: false, reason: `${kind}: ${errorText(error)}` };
+    return { ok: false, reason: `${kind}: ${errorMessage(error)}` };
   }
   return { ok: true, header };
 }

@@ -9,8 +9,9 @@ import type { Case, ManifestEntry, Review } from '../cases/schema.ts';
 import { type ImageFormat, verifyImage } from '../images/inspect.ts';
 import { buildPrompt } from '../prompts/index.ts';
 import { isPlaceholderPng } from '../providers/placeholder.ts';
+import { errorMessage } from '../util/error-message.ts';
 
-export type PreviewStatus = 'ok' | 'missing' | 'unreadable';
+type PreviewStatus = 'ok' | 'missing' | 'unreadable';
 
 export interface PreviewImage {
   imageId: string;
@@ -137,7 +138,7 @@ export async function collectPreview(root: string, caseId: string): Promise<Case
         image.prompt = built.prompt;
         image.stale = entry !== undefined && entry.promptHash !== built.promptHash;
       } catch (error) {
-        image.promptError = error instanceof Error ? error.message : String(error);
+        image.promptError = errorMessage(error);
       }
 
       const found = await findImage(root, caseId, w.imageId, entry);

@@ -4,8 +4,8 @@ import { writeFileAtomic } from '../util/atomic-write.ts';
 import { type CasePreview, collectPreview } from './collect.ts';
 import { renderPreviewHtml } from './html.ts';
 
-export { type CasePreview, collectPreview, type PreviewImage, type PreviewStatus } from './collect.ts';
-export { escapeHtml, renderPreviewHtml } from './html.ts';
+export { type CasePreview, collectPreview } from './collect.ts';
+export { escapeHtml } from './html.ts';
 
 export function previewFile(root: string, caseId: string): string {
   return join(root, 'reports', 'previews', `${assertCaseId(caseId)}.html`);

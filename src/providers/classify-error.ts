@@ -1,7 +1,7 @@
 import type { ErrorType, FailureReason, GenerationFailure } from './types.ts';
 
 /** Long enough for Google's error sentences, short enough for one log line. */
-export const MAX_MESSAGE_CHARS = 300;
+const MAX_MESSAGE_CHARS = 300;
 
 export interface ClassifyContext {
   /** Scrubbed from every message: an echoed URL or request must not leak it into a report. */
@@ -23,7 +23,7 @@ export function cleanMessage(text: string, apiKey?: string): string {
 }
 
 /** Google's JSON error body, as far as we read it. */
-export interface GoogleErrorBody {
+interface GoogleErrorBody {
   code?: number;
   message?: string;
   status?: string;
@@ -35,7 +35,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** The SDK puts the error body's JSON text into ApiError.message; anything else yields null. */
-export function parseGoogleError(text: string): GoogleErrorBody | null {
+function parseGoogleError(text: string): GoogleErrorBody | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -81,7 +81,7 @@ function detailType(d: Record<string, unknown>): string {
  */
 const RETRY_IN_TEXT = /\bretry in\s+(\d+(?:\.\d+)?)\s*(ms|s)\b/i;
 
-export function retryDelayInText(text: string): number | undefined {
+function retryDelayInText(text: string): number | undefined {
   const m = RETRY_IN_TEXT.exec(text);
   if (!m?.[1]) return undefined;
   const value = Number(m[1]);
@@ -89,7 +89,7 @@ export function retryDelayInText(text: string): number | undefined {
 }
 
 /** RetryInfo.retryDelay, else the delay the message names, else undefined. */
-export function retryAfterMsOf(body: GoogleErrorBody): number | undefined {
+function retryAfterMsOf(body: GoogleErrorBody): number | undefined {
   for (const d of body.details) {
     if (detailType(d).endsWith('google.rpc.RetryInfo')) {
       const ms = parseRetryDelay(d.retryDelay);
@@ -118,7 +118,7 @@ const ZERO_LIMIT = /Quota exceeded for metric:\s*([^\s,]+),\s*limit:\s*0(?![\d.]
  * quotaValue "0", or "limit: 0" in the message (the free tier on image models,
  * googleapis/js-genai#1322). Returns the quota's name, or undefined when the quota is not zero.
  */
-export function zeroQuotaOf(body: GoogleErrorBody): string | undefined {
+function zeroQuotaOf(body: GoogleErrorBody): string | undefined {
   for (const v of violations(body)) {
     if (v.quotaValue === '0' || v.quotaValue === 0) return quotaName(v) ?? 'unnamed quota';
   }
@@ -127,7 +127,7 @@ export function zeroQuotaOf(body: GoogleErrorBody): string | undefined {
 }
 
 /** quotaId "GenerateRequestsPerDayPerProjectPerModel" or quotaMetric "…_per_day": retrying today is pointless. */
-export function isDailyQuota(body: GoogleErrorBody): boolean {
+function isDailyQuota(body: GoogleErrorBody): boolean {
   for (const v of violations(body)) {
     const names = [v.quotaId, v.quotaMetric].filter((s): s is string => typeof s === 'string');
     if (names.some((s) => /per_?day/i.test(s))) return true;
@@ -143,7 +143,7 @@ export function isDailyQuota(body: GoogleErrorBody): boolean {
  */
 const MODEL_NOT_FOUND = /models\/\S+ is not found|is not supported for \w*generateContent/i;
 /** quotaId "GenerateRequestsPerMinutePerProjectPerModel(-FreeTier)" or a "…per_minute…" metric: our rate is too high. */
-export function isPerMinuteQuota(body: GoogleErrorBody): boolean {
+function isPerMinuteQuota(body: GoogleErrorBody): boolean {
   for (const d of body.details) {
     if (!detailType(d).endsWith('google.rpc.QuotaFailure') || !Array.isArray(d.violations)) continue;
     for (const v of d.violations) {

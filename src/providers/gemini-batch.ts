@@ -37,7 +37,7 @@ export const FINAL_JOB_STATES: ReadonlySet<string> = new Set([
   JOB_STATE.expired,
 ]);
 
-export interface BatchResult {
+interface BatchResult {
   /** The request's `metadata.key`; undefined when the server dropped it. */
   key: string | undefined;
   result: GenerationResult;
@@ -136,7 +136,7 @@ const GRPC_TO_HTTP: Record<number, number> = {
   16: 401,
 };
 
-/** A per-request error of a batch job (google.rpc.Status) to a failure, as DESIGN.md's table says. */
+/** A per-request error of a batch job (google.rpc.Status) to a failure, by the error table (README, "What happens on errors"). */
 export function classifyJobError(
   error: { code?: number; message?: string; details?: unknown[] },
   apiKey?: string,

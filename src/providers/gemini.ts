@@ -52,7 +52,7 @@ function isImagePart(p: Part): boolean {
  * (github.com/Lixpi/lixpi/pull/136, "LIX-135"): the last image part that is not a thought, else the last
  * image part.
  */
-export function finalImagePart(parts: readonly Part[]): Part | undefined {
+function finalImagePart(parts: readonly Part[]): Part | undefined {
   const images = parts.filter(isImagePart);
   return images.findLast((p) => !p.thought) ?? images.at(-1);
 }

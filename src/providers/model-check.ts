@@ -69,7 +69,7 @@ async function checkModel(o: ModelCheckOptions): Promise<void> {
 }
 
 /** Ids of the image models `models.list` offers for generateContent; empty when listing fails. */
-export async function imageModels(client: GoogleGenAI, timeoutMs: number): Promise<string[]> {
+async function imageModels(client: GoogleGenAI, timeoutMs: number): Promise<string[]> {
   const ids: string[] = [];
   try {
     const pager = await client.models.list({

@@ -4,8 +4,8 @@ import { seededRandom } from '../util/random.ts';
 import { type GenerationResult, type ImageProvider, type ImageRequest, SIZE_FOR_ASPECT } from './types.ts';
 
 /** The tEXt chunk that marks a placeholder, so a scan can tell one apart without the manifest. */
-export const PLACEHOLDER_TEXT_KEY = 'Software';
-export const PLACEHOLDER_TEXT_VALUE = 'lineup-placeholder';
+const PLACEHOLDER_TEXT_KEY = 'Software';
+const PLACEHOLDER_TEXT_VALUE = 'lineup-placeholder';
 
 type Rgb = readonly [number, number, number];
 

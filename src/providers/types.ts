@@ -1,3 +1,4 @@
+import type { AspectRatio, ImageMimeType } from '../images/types.ts';
 import type { TokenUsage } from './usage-cost.ts';
 
 /** What a provider is asked for: one image, with the prompt already built. */
@@ -14,9 +15,7 @@ export interface ImageRequest {
   signal?: AbortSignal;
 }
 
-export type AspectRatio = '1:1' | '3:4' | '16:9';
-
-export type ImageMimeType = 'image/png' | 'image/jpeg' | 'image/webp';
+export type { AspectRatio, ImageMimeType } from '../images/types.ts';
 
 /**
  * The pixel size Gemini 2.5 Flash Image returned for each aspect ratio; the placeholder draws the
@@ -52,7 +51,7 @@ export interface GeneratedImage {
   usage?: TokenUsage;
 }
 
-/** DESIGN.md's error classes; auth and billing are split because both stop a batch but read differently. */
+/** The error classes of the error table (README, "What happens on errors"); auth and billing are split because both stop a batch but read differently. */
 export type ErrorType =
   | 'rate_limit'
   | 'api_error'

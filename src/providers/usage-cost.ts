@@ -1,5 +1,6 @@
 import type { GenerateContentResponseUsageMetadata } from '@google/genai';
 import { BATCH_PRICE_FACTOR, tokenPrices } from '../config/pricing.ts';
+import { roundUsd } from '../util/money.ts';
 
 /**
  * What one reply used, by modality, from its `usageMetadata`. Google's UsageMetadata reference
@@ -62,7 +63,7 @@ export function actualCostUsd(model: string, usage: TokenUsage, mode: 'sync' | '
       usage.image * p.imageOutput) /
     1_000_000;
   const factor = mode === 'batch' ? BATCH_PRICE_FACTOR : 1;
-  return Math.round(usd * factor * 1e7) / 1e7;
+  return roundUsd(usd * factor, 7);
 }
 
 /** Sums usages (a judge's calls, an image's attempts). */

@@ -1,9 +1,9 @@
-import { StartLimiter } from '../batch/limiter.ts';
 import type { Config } from '../config/schema.ts';
+import { StartLimiter } from '../pacing/limiter.ts';
 import type { Clock } from '../util/clock.ts';
 
 /** The part of the runner's StartLimiter a judge call uses. */
-export interface GateLimiter {
+interface GateLimiter {
   /** A start slot (the judge's stays pending: its answer says nothing about the image quota), or false. */
   acquire(signal?: AbortSignal): Promise<object | false>;
   dayExhausted(): boolean;

@@ -9,14 +9,14 @@ export interface JudgeImage {
   bytes: Uint8Array;
 }
 
-export interface JudgeRequest {
+interface JudgeRequest {
   rubric: string;
   images: JudgeImage[];
   signal?: AbortSignal;
 }
 
 /** One judge call: an answer in schema, or why not (an API failure, or an answer out of schema). */
-export type JudgeCallResult =
+type JudgeCallResult =
   | { ok: true; answer: JudgeAnswer; usage?: TokenUsage }
   | { ok: false; failure: GenerationFailure; usage?: TokenUsage };
 

@@ -8,7 +8,7 @@ import { DEFAULT_ART_STYLE } from '../prompts/templates.ts';
  */
 export const RUBRIC_VERSION = 1;
 
-export interface RubricCheck {
+interface RubricCheck {
   /** Short name shown in the PR checklist, e.g. `one-person`. */
   name: string;
   /** What the judge must verify, filled from the case. */

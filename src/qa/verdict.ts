@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** What the judge must answer; validated after parsing, whatever the model was told. */
-export const judgeAnswerSchema = z.object({
+const judgeAnswerSchema = z.object({
   pass: z.boolean(),
   score: z.number().min(0).max(1),
   issues: z.array(z.object({ check: z.string().min(1).max(60), detail: z.string().max(500) })).max(20),

@@ -1,17 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decide } from '../batch/retry-policy.ts';
 import { readCase } from '../cases/case-store.ts';
 import { readManifest, updateManifest } from '../cases/manifest-store.ts';
 import { imagesDir } from '../cases/paths.ts';
 import type { VisionIssue, VisionVerdict } from '../cases/provenance.ts';
 import type { Case } from '../cases/schema.ts';
+import type { VisionPolicy } from '../config/qa.ts';
 import type { Config } from '../config/schema.ts';
+import { decide } from '../pacing/retry-policy.ts';
 import type { GeneratedImage } from '../providers/types.ts';
 import { actualCostUsd, addUsage, type TokenUsage } from '../providers/usage-cost.ts';
 import { findStyleSheet } from '../styles/style-sheet.ts';
 import type { Clock } from '../util/clock.ts';
-import type { VisionPolicy } from './config.ts';
+import { roundUsd } from '../util/money.ts';
 import type { JudgeGate } from './gate.ts';
 import type { JudgeClient, JudgeImage } from './judge-client.ts';
 import { lineupRubric, type Rubric, rubricFor } from './rubric.ts';
@@ -126,7 +127,7 @@ export class VisionReview {
     const verdict: VisionVerdict = {
       ...best.verdict,
       calls,
-      costUsd: round7(costUsd),
+      costUsd: roundUsd(costUsd, 7),
       ...(usage ? { usage } : {}),
       ...(repairs ? { repairs } : {}),
     };
@@ -196,7 +197,7 @@ export class VisionReview {
     return data;
   }
 
-  /** One judge call through the gate and the retry table (src/batch/retry-policy.ts). */
+  /** One judge call through the gate and the retry table (src/pacing/retry-policy.ts). */
   private async call(rubric: Rubric, images: JudgeImage[], gate: JudgeGate): Promise<Judged> {
     const out: Judged = { calls: 0, costUsd: 0 };
     if (this.disabled) return { ...out, reason: this.disabled };
@@ -249,7 +250,7 @@ export class VisionReview {
       rubricVersion: rubric.version,
       rubricHash: rubric.hash,
       calls: j.calls,
-      costUsd: round7(j.costUsd),
+      costUsd: roundUsd(j.costUsd, 7),
       ...(j.usage ? { usage: j.usage } : {}),
       judgedAt: new Date(this.o.clock.now()).toISOString(),
     };
@@ -277,11 +278,7 @@ export function summary(v: VisionVerdict): string {
 }
 
 /** The judge's issues as a sentence for the image prompt. */
-export function repairNotes(issues: readonly VisionIssue[]): string {
+function repairNotes(issues: readonly VisionIssue[]): string {
   const text = `Fix what a reviewer found wrong with the previous attempt: ${issues.map((i) => `${i.check}: ${i.detail}`).join('; ')}`;
   return text.length > MAX_NOTES ? `${text.slice(0, MAX_NOTES - 1)}…` : text;
-}
-
-function round7(usd: number): number {
-  return Math.round(usd * 1e7) / 1e7;
 }

@@ -1,10 +1,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PlanItem } from '../batch/plan.ts';
-import type { ImageCheck } from '../batch/runner.ts';
 import { readCase } from '../cases/case-store.ts';
 import { IMAGE_ID_PATTERN } from '../cases/ids.ts';
 import { imagesDir } from '../cases/paths.ts';
+import type { AspectRatio } from '../images/types.ts';
 import { buildPrompt } from '../prompts/index.ts';
 import {
   checkImage,
@@ -13,6 +12,16 @@ import {
   QUALITY_LIMITS,
   type QualityCheckName,
 } from './checks.ts';
+
+/** The part of a planned image the checks read. */
+interface CheckedImage {
+  caseId: string;
+  imageId: string;
+  aspectRatio: AspectRatio;
+}
+
+/** Checks a fresh image before it is saved; returns the names of failed checks (empty = good). */
+export type ImageCheck = (item: CheckedImage, bytes: Uint8Array) => Promise<string[]> | string[];
 
 const IMAGE_FILE = /^(suspect-[1-9]\d?|scene)\.(?:png|jpg|webp)$/;
 
@@ -51,7 +60,7 @@ export function createQualityCheck(root: string): ImageCheck {
     cache.set(path, { key, hash });
     return hash;
   };
-  return async (item: PlanItem, bytes: Uint8Array) => {
+  return async (item: CheckedImage, bytes: Uint8Array) => {
     const dir = imagesDir(root, item.caseId);
     const others: Array<{ label: string; image: bigint }> = [];
     for (const [imageId, file] of await imageFiles(root, item.caseId)) {
@@ -64,7 +73,7 @@ export function createQualityCheck(root: string): ImageCheck {
   };
 }
 
-export interface QualityRow {
+interface QualityRow {
   imageId: string;
   file: string | null;
   check: QualityCheckName | 'missing';

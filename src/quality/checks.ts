@@ -11,7 +11,7 @@ export type QualityCheckName =
 
 export type Expected = { width: number; height: number } | { aspectRatio: string | number };
 
-export interface QualityFailure {
+interface QualityFailure {
   check: QualityCheckName;
   detail: string;
 }
@@ -47,7 +47,7 @@ function ratioOf(value: string | number): number {
 }
 
 /** Luminance averaged over a cols x rows grid of equal boxes (a box filter): cheap, and it ignores noise. */
-export function downscaleGray(
+function downscaleGray(
   pixels: { width: number; height: number; data: Uint8Array },
   cols: number,
   rows: number,
@@ -99,7 +99,7 @@ const COSINES = (() => {
  * flat backgrounds in real images) give dHash many shared zero bits: different placeholder
  * images came as close as 3/64 with dHash, but never under 18/64 with this.
  */
-export function pHash(pixels: { width: number; height: number; data: Uint8Array }): bigint {
+function pHash(pixels: { width: number; height: number; data: Uint8Array }): bigint {
   const g = downscaleGray(pixels, DCT_SIZE, DCT_SIZE);
   // Separable DCT: rows first (32x8), then columns (8x8).
   const rows = new Float64Array(DCT_SIZE * DCT_KEEP);

@@ -1,18 +1,11 @@
 export {
-  type CaseQualityReport,
   createQualityCheck,
-  type QualityRow,
+  type ImageCheck,
   validateCaseImages,
 } from './case-quality.ts';
 export {
   checkImage,
-  type Expected,
   hammingDistance,
-  type OtherImage,
   perceptualHash,
-  pHash,
   QUALITY_LIMITS,
-  type QualityCheckName,
-  type QualityFailure,
-  type QualityResult,
 } from './checks.ts';

@@ -1,5 +1,5 @@
-import type { BatchFile, BatchOptions } from '../batch/batch-file.ts';
-import type { PlannedImage } from '../batch/types.ts';
+import type { BatchFile, BatchOptions } from '../cases/batch-file.ts';
+import type { PlannedImage } from '../images/types.ts';
 import { writeJsonAtomic } from '../util/atomic-write.ts';
 
 /** The batch-file format caps a file at this many images (batchFileSchema). */

@@ -1,6 +1,6 @@
-import type { PlannedImage } from '../batch/types.ts';
 import { readCase } from '../cases/case-store.ts';
 import { InputError, InputErrors } from '../errors.ts';
+import type { PlannedImage } from '../images/types.ts';
 import { imagesToGenerate, scanAll } from './scan.ts';
 
 /**

@@ -2,8 +2,8 @@ import { hash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, type Stats, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Case } from '../cases/schema.ts';
-import { buildPrompt, DEFAULT_ART_STYLE, PROMPT_TEMPLATE_VERSION } from '../prompts/index.ts';
-import { SCENE_TEMPLATE, SUSPECT_TEMPLATE } from '../prompts/templates.ts';
+import { buildPrompt, PROMPT_TEMPLATE_VERSION } from '../prompts/index.ts';
+import { DEFAULT_ART_STYLE, SCENE_TEMPLATE, SUSPECT_TEMPLATE } from '../prompts/templates.ts';
 import { removeStaleTemps } from '../util/atomic-write.ts';
 
 /*

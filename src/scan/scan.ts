@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
-import type { PlannedImage } from '../batch/types.ts';
 import { parseCase, readCase } from '../cases/case-store.ts';
 import { isCaseId } from '../cases/ids.ts';
 import { parseManifest } from '../cases/manifest-store.ts';
 import { caseDir, casesDir, EXTENSION_FOR_MIME } from '../cases/paths.ts';
 import type { Case, Manifest, ManifestEntry } from '../cases/schema.ts';
 import { InputError } from '../errors.ts';
+import type { PlannedImage } from '../images/types.ts';
 import { buildPrompt } from '../prompts/index.ts';
 import { isPlaceholderPng } from '../providers/placeholder.ts';
 import { recordedStyleSha, styleShaSync } from '../styles/style-sheet.ts';

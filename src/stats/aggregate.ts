@@ -1,10 +1,14 @@
 import { stringify } from 'csv-stringify/sync';
 import { isRealDate } from '../cases/ids.ts';
 import { InputError } from '../errors.ts';
+import { roundUsd } from '../util/money.ts';
 import type { DatedReport } from './reports.ts';
 
-/** The seed's columns first, in the seed's order; `mode` is ours and goes last so readers of the seed's CSV keep working. */
-export const STATS_COLUMNS = [
+/**
+ * The seed's columns first, in its order (batch_id, date, total, successful, failed, time, cost);
+ * `mode` and the rest are ours and go last so readers of the seed's CSV keep working (README, "The seed: what lineup replaces").
+ */
+const STATS_COLUMNS = [
   'batch_id',
   'date',
   'total',
@@ -91,13 +95,13 @@ export function statsRows(reports: readonly DatedReport[], range: DateRange = {}
  * Seconds to a tenth. Rounded in integer milliseconds first: toFixed on the float 5.05 gives 5.0,
  * because 5.05 is stored as 5.04999…
  */
-export function formatTime(ms: number): string {
+function formatTime(ms: number): string {
   return (Math.round(ms / 100) / 10).toFixed(1);
 }
 
 /** USD to a hundredth of a cent, since batch-mode images cost $0.0195. */
 export function formatCost(usd: number): string {
-  return (Math.round(usd * 10_000) / 10_000).toFixed(4);
+  return roundUsd(usd).toFixed(4);
 }
 
 export function toCsv(rows: readonly StatsRow[]): string {

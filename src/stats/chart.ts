@@ -2,7 +2,7 @@ import type { DayTotals } from './aggregate.ts';
 
 const COLORS = { ok: '#2e7d32', failed: '#c62828', cost: '#1565c0', axis: '#555', grid: '#e0e0e0' };
 
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(
     /[&<>"']/g,
     (ch) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' }[ch]};`,
@@ -31,6 +31,25 @@ function label(value: number, step: number): string {
 
 const n = (v: number) => Number(v.toFixed(1));
 
+/** Where the plot sits in the picture. */
+interface Frame {
+  width: number;
+  height: number;
+  margin: { left: number; right: number; top: number; bottom: number };
+  plotW: number;
+  plotH: number;
+  /** The plot's origin: left edge and bottom line. */
+  x0: number;
+  y0: number;
+}
+
+/** An axis's top value and tick step, and where a value lands on it. */
+interface Scale {
+  top: number;
+  step: number;
+  y: (v: number) => number;
+}
+
 /**
  * A hand-written SVG: per day, a stacked bar of successful (bottom) and failed images on the left
  * axis, and the day's cost as a line on the right axis. No script and no external references, so
@@ -38,19 +57,50 @@ const n = (v: number) => Number(v.toFixed(1));
  */
 export function statsChartSvg(days: readonly DayTotals[], options: { title?: string } = {}): string {
   const title = options.title ?? 'lineup: images and cost per day';
+  const f = frameFor(days.length);
+  const out = header(f, title);
+  if (days.length === 0) {
+    out.push(
+      `<rect x="${f.x0}" y="${f.margin.top}" width="${f.plotW}" height="${f.plotH}" fill="none" stroke="${COLORS.grid}"/>`,
+      `<text x="${f.x0 + f.plotW / 2}" y="${f.margin.top + f.plotH / 2}" text-anchor="middle" fill="${COLORS.axis}">No batches in this range</text>`,
+      '</svg>',
+    );
+    return `${out.join('\n')}\n`;
+  }
+  const scale = (top: number, step: number): Scale => ({ top, step, y: (v) => f.y0 - (v / top) * f.plotH });
+  const i = axisMax(Math.max(...days.map((d) => d.successful + d.failed)), 5);
+  const c = axisMax(Math.max(...days.map((d) => d.costUsd)), 5);
+  const images = scale(i.top, i.step);
+  const cost = scale(c.top, c.step);
+  out.push(...axes(f, images, cost), ...bars(f, days, images, cost), '</svg>');
+  return `${out.join('\n')}\n`;
+}
+
+function frameFor(dayCount: number): Frame {
   const slot = 36;
   const margin = { left: 64, right: 72, top: 64, bottom: 84 };
-  const plotW = Math.max(480, days.length * slot);
+  const plotW = Math.max(480, dayCount * slot);
   const plotH = 280;
-  const width = margin.left + plotW + margin.right;
-  const height = margin.top + plotH + margin.bottom;
-  const out: string[] = [];
-  out.push(
+  return {
+    width: margin.left + plotW + margin.right,
+    height: margin.top + plotH + margin.bottom,
+    margin,
+    plotW,
+    plotH,
+    x0: margin.left,
+    y0: margin.top + plotH,
+  };
+}
+
+/** The picture, its title and the legend. */
+function header(f: Frame, title: string): string[] {
+  const { width, height, margin } = f;
+  const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<title>${escapeXml(title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="${margin.left}" y="24" font-size="16" font-weight="bold">${escapeXml(title)}</text>`,
-  );
+  ];
   const legend: Array<[string, string]> = [
     [COLORS.ok, 'successful'],
     [COLORS.failed, 'failed'],
@@ -63,32 +113,22 @@ export function statsChartSvg(days: readonly DayTotals[], options: { title?: str
       `<text x="${x + 18}" y="46">${escapeXml(text)}</text>`,
     );
   });
+  return out;
+}
 
-  const x0 = margin.left;
-  const y0 = margin.top + plotH;
-  if (days.length === 0) {
-    out.push(
-      `<rect x="${x0}" y="${margin.top}" width="${plotW}" height="${plotH}" fill="none" stroke="${COLORS.grid}"/>`,
-      `<text x="${x0 + plotW / 2}" y="${margin.top + plotH / 2}" text-anchor="middle" fill="${COLORS.axis}">No batches in this range</text>`,
-      '</svg>',
-    );
-    return `${out.join('\n')}\n`;
-  }
-
-  const images = axisMax(Math.max(...days.map((d) => d.successful + d.failed)), 5);
-  const cost = axisMax(Math.max(...days.map((d) => d.costUsd)), 5);
-  const yImages = (v: number) => y0 - (v / images.top) * plotH;
-  const yCost = (v: number) => y0 - (v / cost.top) * plotH;
-
+/** Grid lines and ticks of both axes, the axes and their names. */
+function axes(f: Frame, images: Scale, cost: Scale): string[] {
+  const { x0, y0, plotW, plotH, margin, width } = f;
+  const out: string[] = [];
   for (let v = 0; v <= images.top + 1e-9; v += images.step) {
-    const y = n(yImages(v));
+    const y = n(images.y(v));
     out.push(
       `<line x1="${x0}" y1="${y}" x2="${x0 + plotW}" y2="${y}" stroke="${COLORS.grid}"/>`,
       `<text x="${x0 - 8}" y="${y + 4}" text-anchor="end" fill="${COLORS.axis}">${label(v, images.step)}</text>`,
     );
   }
   for (let v = 0; v <= cost.top + 1e-9; v += cost.step) {
-    const y = n(yCost(v));
+    const y = n(cost.y(v));
     out.push(`<text x="${x0 + plotW + 8}" y="${y + 4}" fill="${COLORS.cost}">$${label(v, cost.step)}</text>`);
   }
   out.push(
@@ -98,7 +138,13 @@ export function statsChartSvg(days: readonly DayTotals[], options: { title?: str
     `<text transform="translate(16 ${margin.top + plotH / 2}) rotate(-90)" text-anchor="middle" fill="${COLORS.axis}">images</text>`,
     `<text transform="translate(${width - 12} ${margin.top + plotH / 2}) rotate(90)" text-anchor="middle" fill="${COLORS.cost}">cost (USD)</text>`,
   );
+  return out;
+}
 
+/** Each day's stacked bar and date, then the cost line through the days. */
+function bars(f: Frame, days: readonly DayTotals[], images: Scale, cost: Scale): string[] {
+  const { x0, y0, plotW } = f;
+  const out: string[] = [];
   const step = plotW / days.length;
   const barW = Math.min(24, step * 0.6);
   // Dense ranges would print dates on top of each other; label every k-th day instead.
@@ -106,8 +152,8 @@ export function statsChartSvg(days: readonly DayTotals[], options: { title?: str
   const points: string[] = [];
   days.forEach((d, i) => {
     const cx = x0 + step * i + step / 2;
-    const okTop = yImages(d.successful);
-    const failTop = yImages(d.successful + d.failed);
+    const okTop = images.y(d.successful);
+    const failTop = images.y(d.successful + d.failed);
     const tip = `${d.date}: ${d.successful} successful, ${d.failed} failed, $${d.costUsd.toFixed(4)} (${d.batches} batch${d.batches === 1 ? '' : 'es'})`;
     out.push(`<g><title>${escapeXml(tip)}</title>`);
     if (d.successful > 0) {
@@ -121,7 +167,7 @@ export function statsChartSvg(days: readonly DayTotals[], options: { title?: str
       );
     }
     out.push('</g>');
-    points.push(`${n(cx)},${n(yCost(d.costUsd))}`);
+    points.push(`${n(cx)},${n(cost.y(d.costUsd))}`);
     if (i % every === 0) {
       out.push(
         `<text transform="translate(${n(cx + 4)} ${y0 + 12}) rotate(45)" fill="${COLORS.axis}">${escapeXml(d.date)}</text>`,
@@ -134,7 +180,6 @@ export function statsChartSvg(days: readonly DayTotals[], options: { title?: str
       const [x, y] = p.split(',');
       return `<circle cx="${x}" cy="${y}" r="3" fill="${COLORS.cost}"/>`;
     }),
-    '</svg>',
   );
-  return `${out.join('\n')}\n`;
+  return out;
 }

@@ -7,27 +7,15 @@ import { readBatchReports } from './reports.ts';
 export {
   checkRange,
   type DateRange,
-  type DayTotals,
   formatCost,
-  formatTime,
   perDay,
-  STATS_COLUMNS,
-  type StatsRow,
   statsRows,
-  toCsv,
   toTable,
   totals,
 } from './aggregate.ts';
-export { escapeXml, statsChartSvg } from './chart.ts';
-export {
-  type BatchReport,
-  batchReportSchema,
-  type DatedReport,
-  dateOfBatchId,
-  readBatchReports,
-} from './reports.ts';
+export { readBatchReports } from './reports.ts';
 
-export function defaultStatsFile(root: string): string {
+function defaultStatsFile(root: string): string {
   return join(root, 'reports', 'stats.csv');
 }
 

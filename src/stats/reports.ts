@@ -10,7 +10,7 @@ import { displayPath, parseJson } from '../util/read-json.ts';
  * Only the fields statistics need. Loose on purpose: reports written by older or newer versions
  * carry other fields, and history should stay readable across versions.
  */
-export const batchReportSchema = z.looseObject({
+const batchReportSchema = z.looseObject({
   batchId: z.string().regex(BATCH_ID_PATTERN, 'must look like batch-YYYY-MM-DD-NNN'),
   generatedAt: z.string().optional(),
   mode: z.enum(['sync', 'batch']).default('sync'),
@@ -29,7 +29,7 @@ export const batchReportSchema = z.looseObject({
   }),
 });
 
-export type BatchReport = z.infer<typeof batchReportSchema>;
+type BatchReport = z.infer<typeof batchReportSchema>;
 
 export interface DatedReport {
   /** The day in the batch id, which is when the batch was created (UTC). */
@@ -38,12 +38,12 @@ export interface DatedReport {
   file: string;
 }
 
-export function errorReportsDir(root: string): string {
+function errorReportsDir(root: string): string {
   return join(root, 'reports', 'errors');
 }
 
 /** `2025-01-19` from `batch-2025-01-19-001`, or undefined for anything that is not a batch id. */
-export function dateOfBatchId(batchId: string): string | undefined {
+function dateOfBatchId(batchId: string): string | undefined {
   if (!BATCH_ID_PATTERN.test(batchId)) return undefined;
   const date = batchId.slice(6, 16);
   return isRealDate(date) ? date : undefined;

@@ -29,7 +29,7 @@ export function buildActions(): Promise<number> {
   });
 }
 
-export function distOf(action: string): string {
+function distOf(action: string): string {
   return join(REPO, 'actions', action, 'dist', 'index.js');
 }
 
@@ -44,7 +44,7 @@ export interface ActionRun {
 }
 
 /** Parses GITHUB_OUTPUT: `name<<delimiter\nvalue\ndelimiter` blocks (and plain `name=value` lines). */
-export function parseCommandFile(text: string): Record<string, string> {
+function parseCommandFile(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {

@@ -2,8 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PlanSource } from '../../src/batch/plan.ts';
 import { readProgress } from '../../src/batch/progress.ts';
-import { runBatch } from '../../src/batch/run-batch.ts';
-import type { ImageCheck } from '../../src/batch/runner.ts';
 import type { BatchSummary } from '../../src/batch/types.ts';
 import {
   batchCostPerImage,
@@ -16,12 +14,14 @@ import { createGeminiProvider } from '../../src/providers/gemini.ts';
 import { createGeminiBatchClient } from '../../src/providers/gemini-batch.ts';
 import { createJudgeClient } from '../../src/qa/judge-client.ts';
 import { VisionReview } from '../../src/qa/vision-review.ts';
+import type { ImageCheck } from '../../src/quality/index.ts';
+import { runBatch } from '../../src/run/run-batch.ts';
 import { type Clock, VirtualClock } from '../../src/util/clock.ts';
 import type { FakeGemini } from './fake-gemini.ts';
 
 export const TEST_KEY = 'AIzaTEST-not-a-real-key-0123456789';
 
-/** Config for engine tests: the seed's numbers, with the real request timeout cut short. */
+/** Config for engine tests: the default numbers (README, "Configuration"), with the real request timeout cut short. */
 export function testConfig(over: ConfigInput = {}) {
   return configSchema.parse({ ...over, timing: { requestTimeout: 2000, ...over.timing } });
 }

@@ -5,7 +5,7 @@ import { inflateRawSync } from 'node:zlib';
 
 const TWIRP = '/twirp/github.actions.results.api.v1.ArtifactService/';
 
-export interface FakeArtifact {
+interface FakeArtifact {
   name: string;
   workflowRunBackendId: string;
   workflowJobRunBackendId: string;
@@ -163,7 +163,7 @@ function base64url(value: string): string {
  * An ACTIONS_RUNTIME_TOKEN: the artifact client only decodes it (never verifies), and needs the
  * `Actions.Results:<run>:<job>` scope to name the run and job.
  */
-export function makeRuntimeToken(runId = 'run-backend-1', jobId = 'job-backend-1'): string {
+function makeRuntimeToken(runId = 'run-backend-1', jobId = 'job-backend-1'): string {
   const header = base64url(JSON.stringify({ alg: 'none', typ: 'JWT' }));
   const payload = base64url(
     JSON.stringify({ scp: `Actions.GenericRead:0 Actions.Results:${runId}:${jobId}`, exp: 4102444800 }),

@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import {
-  type FakeReply,
-  type FakeRoute,
-  generateContentBody,
-  googleError,
-  startFakeGemini,
-} from './fake-gemini.ts';
+import { type FakeReply, generateContentBody, googleError, startFakeGemini } from './fake-gemini.ts';
+import type { FakeRoute } from './fake-route.ts';
 
 /**
  * The Batch API part of the fake Gemini server, in the shape @google/genai 3.x sends and parses on
@@ -19,22 +14,22 @@ import {
  * Jobs stay pending until a test moves them (`advance`, `advanceAll`) or a script does (`onGet`).
  */
 
-export type FakeJobState = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+type FakeJobState = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
 
 /** What one request of a job gets: a generateContent reply or a per-request google.rpc.Status. */
-export type FakeBatchOutcome =
+type FakeBatchOutcome =
   | FakeReply
   | { kind: 'error'; code: number; message?: string }
   /** No entry at all for this request in the job's results. */
   | { kind: 'missing' };
 
-export interface FakeBatchRequest {
+interface FakeBatchRequest {
   key: string | undefined;
   prompt: string;
   aspectRatio: string | undefined;
 }
 
-export interface FakeBatchJob {
+interface FakeBatchJob {
   name: string;
   displayName: string;
   model: string;
@@ -116,7 +111,7 @@ function parseRequests(body: unknown): FakeBatchRequest[] | string {
   return out;
 }
 
-export function createFakeGeminiBatch(): FakeGeminiBatch {
+function createFakeGeminiBatch(): FakeGeminiBatch {
   const jobs: FakeBatchJob[] = [];
   const calls: string[] = [];
   const gets = new Map<string, number>();

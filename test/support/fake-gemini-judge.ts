@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { FakeRoute } from './fake-gemini.ts';
+import type { FakeRoute } from './fake-route.ts';
 
 /**
  * The vision judge's side of the fake Gemini: generateContent requests that ask for structured
@@ -18,7 +18,7 @@ import type { FakeRoute } from './fake-gemini.ts';
  * - Errors use the google.rpc shape the main fake sends (googleError/rateLimitError there).
  */
 
-export type JudgeReply =
+type JudgeReply =
   | { kind: 'pass'; score?: number }
   | { kind: 'fail'; score?: number; issues: Array<{ check: string; detail: string }> }
   /** The server never answers: the client's timeout ends it. */
@@ -52,7 +52,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** A judge request: structured output whose schema asks for the verdict's fields. */
-export function isJudgeRequest(body: unknown): boolean {
+function isJudgeRequest(body: unknown): boolean {
   if (!isRecord(body) || !isRecord(body.generationConfig)) return false;
   const schema = body.generationConfig.responseJsonSchema ?? body.generationConfig.responseSchema;
   return (

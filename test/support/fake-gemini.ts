@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net';
 import jpeg from 'jpeg-js';
 import { type ImageSize, isGemini3ImageModel } from '../../src/config/pricing.ts';
 import { decodePixels } from '../../src/images/inspect.ts';
-import { createPlaceholderProvider, renderPlaceholderPng } from '../../src/providers/placeholder.ts';
+import { renderPlaceholderPng } from '../../src/providers/placeholder.ts';
 import { type AspectRatio, GEMINI3_SIZE_FOR_ASPECT, SIZE_FOR_ASPECT } from '../../src/providers/types.ts';
 import { createFakeJudge, type FakeJudge } from './fake-gemini-judge.ts';
+import type { FakeRoute } from './fake-route.ts';
 
 /**
  * A loopback stand-in for the Gemini API, answering the real @google/genai client.
@@ -66,7 +67,7 @@ export interface FakeGeminiOptions {
   models?: string[];
 }
 
-export interface RecordedRequest {
+interface RecordedRequest {
   at: number;
   method: string;
   path: string;
@@ -77,20 +78,6 @@ export interface RecordedRequest {
   aspectRatio?: string;
   imageSize?: string;
   reply: FakeReply['kind'] | 'quota';
-}
-
-/** A route added by a later fake (batch mode): `match` gets the path without query; return true if handled. */
-export interface FakeRoute {
-  method: string;
-  path: RegExp;
-  /** When given, the route answers only requests whose parsed body it accepts. */
-  accepts?: (body: unknown) => boolean;
-  handle(ctx: {
-    req: IncomingMessage;
-    res: ServerResponse;
-    match: RegExpExecArray;
-    body: unknown;
-  }): Promise<void> | void;
 }
 
 export interface FakeGemini {
@@ -248,7 +235,7 @@ export function googleError(
  *   (googleapis/js-genai#1322), its QuotaFailure violations carrying quotaValue like
  *   google-gemini/gemini-cli-action#36 ("quotaValue": "250000"), here "0".
  */
-export function rateLimitError(
+function rateLimitError(
   model: string,
   opts: {
     retryDelaySec?: number | undefined;
@@ -368,7 +355,7 @@ function noQuotaRateLimit(model: string): ReturnType<typeof googleError> {
  * available models and their supported methods." with status NOT_FOUND (google/adk-python#200,
  * continuedev/continue#9939).
  */
-export function modelNotFoundError(model: string, apiVersion: string, method = 'generateContent') {
+function modelNotFoundError(model: string, apiVersion: string, method = 'generateContent') {
   return googleError(
     404,
     `models/${model} is not found for API version ${apiVersion}, or is not supported for ${method}. Call ListModels to see the list of available models and their supported methods.`,
@@ -379,12 +366,12 @@ export function modelNotFoundError(model: string, apiVersion: string, method = '
  * models.get of a model the API does not know: 404 NOT_FOUND "Requested entity was not found."
  * (the Google API's generic NOT_FOUND body, google-gemini/gemini-cli#4764, gzzhongqi/geminicli2api#18).
  */
-export function entityNotFoundError() {
+function entityNotFoundError() {
   return googleError(404, 'Requested entity was not found.');
 }
 
 /** A Model resource as models.get / models.list return it (ai.google.dev/api/models#Model). */
-export function modelResource(id: string): Record<string, unknown> {
+function modelResource(id: string): Record<string, unknown> {
   return {
     name: `models/${id}`,
     version: '001',

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 /** One request the fake received, for assertions (e.g. that a token or key never appeared). */
-export interface RecordedRequest {
+interface RecordedRequest {
   method: string;
   path: string;
   query: Record<string, string>;
@@ -11,7 +11,7 @@ export interface RecordedRequest {
   authorization: string | undefined;
 }
 
-export interface FakePull {
+interface FakePull {
   number: number;
   state: 'open' | 'closed';
   title: string;
@@ -23,14 +23,14 @@ export interface FakePull {
   user: string;
 }
 
-export interface FakeIssueComment {
+interface FakeIssueComment {
   id: number;
   issueNumber: number;
   body: string;
   user: string;
 }
 
-export interface FakeReviewComment {
+interface FakeReviewComment {
   id: number;
   pullNumber: number;
   reviewId: number | null;
@@ -39,7 +39,7 @@ export interface FakeReviewComment {
   user: string;
 }
 
-export type FakePermission = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
+type FakePermission = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
 
 export interface FakeGitHubOptions {
   /** When set, any request without `authorization: token <this>` (or Bearer) gets 401. */

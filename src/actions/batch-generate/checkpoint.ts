@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { errorMessage } from '../../util/error-message.ts';
 
 export interface CheckpointOptions {
   /** Push after this many finished images (0: never by count). */
@@ -69,10 +70,7 @@ export class Checkpoints {
           core.info(`Checkpoint (${reason}): ${line}`);
         },
         // A failed checkpoint must not end the batch: the next one, or the final push, carries it.
-        (error: unknown) =>
-          core.warning(
-            `Checkpoint (${reason}) failed: ${error instanceof Error ? error.message : String(error)}`,
-          ),
+        (error: unknown) => core.warning(`Checkpoint (${reason}) failed: ${errorMessage(error)}`),
       )
       .finally(() => {
         this.running = undefined;

@@ -1,10 +1,10 @@
 import * as core from '@actions/core';
 import type { PlanItem } from '../../batch/plan.ts';
-import type { PreparedRun } from '../../batch/prepare-run.ts';
 import { imageKey, type Progress, readProgress, strip, writeProgress } from '../../batch/progress.ts';
 import type { BatchSummary } from '../../batch/types.ts';
 import { formatUsd } from '../../github/gallery.ts';
 import { writeJobSummary } from '../../github/summary.ts';
+import type { PreparedRun } from '../../run/prepare-run.ts';
 import type { Shutdown } from '../cancel.ts';
 import { logEvents } from '../gallery-images.ts';
 import { repository, workspace } from '../inputs.ts';

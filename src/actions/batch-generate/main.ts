@@ -2,14 +2,13 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import * as core from '@actions/core';
-import { readBatchFile } from '../../batch/batch-file.ts';
 import { collectSubmitted, isCollectable } from '../../batch/batch-mode/index.ts';
 import type { BatchEvents } from '../../batch/events.ts';
 import type { ImageType, PlanItem, PlanSource } from '../../batch/plan.ts';
-import { type PreparedRun, prepareRun } from '../../batch/prepare-run.ts';
 import { BATCH_ID_PATTERN, readProgress } from '../../batch/progress.ts';
-import type { LimiterShare } from '../../batch/runner.ts';
+import type { LimiterShare } from '../../batch/sync-run.ts';
 import type { BatchSummary } from '../../batch/types.ts';
+import { readBatchFile } from '../../cases/batch-file.ts';
 import { assertCaseId } from '../../cases/ids.ts';
 import { InputError } from '../../errors.ts';
 import { uploadReports } from '../../github/artifact.ts';
@@ -17,7 +16,9 @@ import { buildSummaryMarkdown, formatUsd, type GalleryFailure } from '../../gith
 import { makeOctokit, type Octokit } from '../../github/pull-request.ts';
 import { annotateFailures, annotateVerdicts, writeJobSummary } from '../../github/summary.ts';
 import { createQualityCheck } from '../../quality/index.ts';
+import { type PreparedRun, prepareRun } from '../../run/prepare-run.ts';
 import { writeBatchStats } from '../../stats/index.ts';
+import { errorMessage } from '../../util/error-message.ts';
 import { type BranchPlan, baseBranch, overlayFromCommit, planBranch } from '../branch-state.ts';
 import { Shutdown } from '../cancel.ts';
 import {
@@ -627,9 +628,7 @@ async function uploadRunReports(root: string, name: string, result: BatchSummary
     const stats = await writeBatchStats(root);
     files.push(stats.csvFile, stats.svgFile);
   } catch (error) {
-    core.warning(
-      `Could not write the stats table: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    core.warning(`Could not write the stats table: ${errorMessage(error)}`);
   }
   if (!process.env.ACTIONS_RUNTIME_TOKEN || !process.env.ACTIONS_RESULTS_URL) {
     core.warning(
@@ -641,7 +640,7 @@ async function uploadRunReports(root: string, name: string, result: BatchSummary
     const uploaded = await uploadReports({ name, files, rootDirectory: root });
     if (uploaded) core.info(`Uploaded ${uploaded.files.length} report file(s) as artifact ${name}`);
   } catch (error) {
-    core.warning(`Could not upload the reports: ${error instanceof Error ? error.message : String(error)}`);
+    core.warning(`Could not upload the reports: ${errorMessage(error)}`);
   }
 }
 

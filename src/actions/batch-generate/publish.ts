@@ -6,7 +6,7 @@ import type { BranchPlan } from '../branch-state.ts';
 import { galleryForCases, progressPath } from '../gallery-images.ts';
 
 /** Files the pull request carries for these cases: their images directory (manifest included) and case.json. */
-export function casePaths(caseIds: readonly string[]): string[] {
+function casePaths(caseIds: readonly string[]): string[] {
   return caseIds.flatMap((id) => [join('cases', id, 'images'), join('cases', id, 'case.json')]);
 }
 

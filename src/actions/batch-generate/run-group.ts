@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import type { PlanItem } from '../../batch/plan.ts';
-import type { LimiterShare } from '../../batch/runner.ts';
+import type { LimiterShare } from '../../batch/sync-run.ts';
 import type { Shutdown } from '../cancel.ts';
 import { failureMessage, workspace } from '../inputs.ts';
 import {

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import * as core from '@actions/core';
-import { chooseProvider, runBatch } from '../../batch/run-batch.ts';
 import type { BatchSummary, PlannedImage } from '../../batch/types.ts';
 import { readCase } from '../../cases/case-store.ts';
 import { readManifest, updateManifest, writeManifest } from '../../cases/manifest-store.ts';
@@ -21,6 +20,7 @@ import {
 } from '../../github/review.ts';
 import { annotateFailures, annotateVerdicts, writeJobSummary } from '../../github/summary.ts';
 import { createQualityCheck } from '../../quality/index.ts';
+import { chooseProvider, runBatch } from '../../run/run-batch.ts';
 import { fetchBranch, fileAtCommit, overlayFromCommit } from '../branch-state.ts';
 import {
   casesOfBranch,
@@ -53,7 +53,7 @@ type Request =
   | { kind: 'ignore'; why: string };
 
 /** Reads the event payload; the event name comes from GITHUB_EVENT_NAME, else from the payload's shape. */
-export function parseEvent(payload: Json, eventName: string | undefined): Request {
+function parseEvent(payload: Json, eventName: string | undefined): Request {
   const review = obj(payload.review);
   const comment = obj(payload.comment);
   const name = eventName || (review ? 'pull_request_review' : comment ? 'issue_comment' : '');

@@ -9,10 +9,10 @@ import { imagesToGenerate, needsGeneration, scanAll } from '../../scan/scan.ts';
 import { booleanInput, failureMessage, optionalInput, workspace } from '../inputs.ts';
 
 /** Where the export goes unless `export-path` says otherwise; under reports/, which is never committed by a scan. */
-export const DEFAULT_EXPORT = join('reports', 'missing-images.json');
+const DEFAULT_EXPORT = join('reports', 'missing-images.json');
 
 /** Cases in the `matrix` output unless `max-cases` says otherwise; the rest wait for the next run. */
-export const DEFAULT_MAX_CASES = 100;
+const DEFAULT_MAX_CASES = 100;
 /** GitHub refuses a matrix of more than 256 jobs, failing the whole workflow. */
 export const GITHUB_MATRIX_LIMIT = 256;
 /** Cases per matrix entry unless `cases-per-job` says otherwise (see README, "A backfill in a handful of jobs"). */

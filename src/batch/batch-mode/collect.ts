@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { InputError } from '../../errors.ts';
+import { isRecoverable } from '../../pacing/retry-policy.ts';
 import {
   BatchApiError,
   type BatchJobInfo,
@@ -12,12 +13,11 @@ import { summary } from '../../qa/vision-review.ts';
 import { requestedProvenance, tallyActual, tallyJudgeCall, tallyVerdict } from '../cost-tally.ts';
 import type { PlanItem } from '../plan.ts';
 import type { BatchJobRecord } from '../progress.ts';
-import { imageKey, type Progress, progressDir, readProgress, strip } from '../progress.ts';
-import { isRecoverable } from '../retry-policy.ts';
+import { imageKey, type Progress, progressDir, readProgress } from '../progress.ts';
 import { executeBatch } from '../runner.ts';
 import { saveImage } from '../save-image.ts';
 import type { BatchSummary } from '../types.ts';
-import { type BatchModeOptions, Session } from './session.ts';
+import { type BatchModeOptions, BatchSession } from './session.ts';
 import { CREATING, submitPending } from './submit.ts';
 
 export interface CollectOptions extends BatchModeOptions {
@@ -36,7 +36,7 @@ function isLive(job: BatchJobRecord): boolean {
  * what is still missing synchronously. Ends `submitted` (exit 0) while any job still runs.
  */
 export async function collectBatch(options: CollectOptions): Promise<BatchSummary> {
-  const s = new Session(options, options.progress);
+  const s = new BatchSession(options, options.progress);
   const progress = s.progress;
   progress.status = 'running';
 
@@ -93,7 +93,7 @@ export async function collectBatch(options: CollectOptions): Promise<BatchSummar
 }
 
 /** Saves a finished job's images like synchronous ones; leaves retryable ones pending. */
-async function harvest(s: Session, job: BatchJobRecord, info: BatchJobInfo): Promise<void> {
+async function harvest(s: BatchSession, job: BatchJobRecord, info: BatchJobInfo): Promise<void> {
   const { root, check } = s.options;
   const progress = s.progress;
   const pending = progress.pending.filter((p) => job.keys.includes(imageKey(p)));
@@ -130,32 +130,17 @@ async function harvest(s: Session, job: BatchJobRecord, info: BatchJobInfo): Pro
         batchId: progress.batchId,
         promptHash: item.promptHash,
         attempts: 1,
-        generatedAt: new Date(s.clock.now()).toISOString(),
+        generatedAt: s.now(),
         mode: 'batch',
         quality,
         provenance: requestedProvenance(item),
         ...(reviewed ? { vision: reviewed.verdict } : {}),
       });
-      s.removePending(item);
-      progress.completed.push(strip(item));
-      s.generated.push({
-        caseId: item.caseId,
-        imageId: item.imageId,
-        file: saved.file,
-        costUsd: result.costUsd,
-        attempts: 1,
-      });
-      const done = progress.completed.length;
-      const total = s.total;
-      s.say(
-        'PROGRESS',
-        `${done}/${total} (${total ? Math.round((done / total) * 100) : 100}%) - ${s.label(item)} complete (batch)`,
-      );
-      s.events.imageDone?.(item, { done, total });
-      await s.persist();
+      await s.complete(item, { file: saved.file, costUsd: result.costUsd, attempts: 1 }, ' (batch)');
       continue;
     }
-    // DESIGN.md's table: validation is never retried; everything else gets synchronous attempts.
+    // The error table (README, "What happens on errors"): validation is never retried; everything
+    // else gets synchronous attempts.
     if (!isRecoverable(result)) {
       s.fail(item, {
         error: result.message,
@@ -188,7 +173,7 @@ async function harvest(s: Session, job: BatchJobRecord, info: BatchJobInfo): Pro
  * It is flagged, never repaired here: a repair would be a full-price synchronous call, which is
  * what batch mode is chosen to avoid.
  */
-async function judgeBatchResult(s: Session, item: PlanItem, image: GeneratedImage) {
+async function judgeBatchResult(s: BatchSession, item: PlanItem, image: GeneratedImage) {
   const vision = s.options.vision;
   if (!vision) return undefined;
   s.judgeGate ??= standaloneGate(
@@ -213,7 +198,7 @@ async function judgeBatchResult(s: Session, item: PlanItem, image: GeneratedImag
  * the cost cap held back) is generated synchronously. executeBatch also writes the report and
  * the final status, with the batch's mode, so one code path ends every batch.
  */
-async function finishSynchronously(s: Session, retryRecoverable: boolean): Promise<BatchSummary> {
+async function finishSynchronously(s: BatchSession, retryRecoverable: boolean): Promise<BatchSummary> {
   const { root, config, provider } = s.options;
   const progress = s.progress;
   if (retryRecoverable) {

@@ -5,7 +5,7 @@ import { imageKey, progressDir, readProgress } from '../progress.ts';
 import { isCollectable } from './collect.ts';
 
 /** Images waiting in a Batch API job that has not been collected yet, by batch id. */
-export async function inFlightImages(root: string): Promise<Map<string, string>> {
+async function inFlightImages(root: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const names = await readdir(progressDir(root)).catch(() => [] as string[]);
   for (const name of names.filter((n) => /^batch-.*\.json$/.test(n))) {

@@ -3,11 +3,11 @@ import { type BatchClient, createGeminiBatchClient } from '../../providers/gemin
 import type { PlanItem } from '../plan.ts';
 import type { Progress } from '../progress.ts';
 import type { BatchSummary } from '../types.ts';
-import { type BatchModeOptions, Session } from './session.ts';
+import { type BatchModeOptions, BatchSession } from './session.ts';
 import { submitPending } from './submit.ts';
 
-export { type ChunkLimits, DEFAULT_CHUNK_LIMITS } from './chunk.ts';
-export { type CollectOptions, collectBatch, collectSubmitted, isCollectable } from './collect.ts';
+export { DEFAULT_CHUNK_LIMITS } from './chunk.ts';
+export { collectBatch, collectSubmitted, isCollectable } from './collect.ts';
 export type { BatchModeOptions } from './session.ts';
 export { jobDisplayName } from './submit.ts';
 
@@ -35,7 +35,7 @@ export function chooseBatchClient(config: Config, apiKey: string | undefined): B
 export async function submitBatch(
   options: BatchModeOptions & { progress: Progress; items: PlanItem[] },
 ): Promise<BatchSummary> {
-  const s = new Session(options, options.progress);
+  const s = new BatchSession(options, options.progress);
   s.say(
     'START',
     `${options.items.length} image(s) to submit to the Gemini Batch API with ${options.progress.model} at $${s.client().costPerImage} per image`,
@@ -52,4 +52,4 @@ export async function submitBatch(
   }
   return s.finish('submitted');
 }
-export { inFlightImages, withoutInFlight } from './in-flight.ts';
+export { withoutInFlight } from './in-flight.ts';

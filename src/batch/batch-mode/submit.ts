@@ -1,10 +1,10 @@
+import { decide, needsPerson } from '../../pacing/retry-policy.ts';
 import { BatchApiError, type BatchJobInfo, batchRequestBytes } from '../../providers/gemini-batch.ts';
 import type { GenerationFailure } from '../../providers/types.ts';
 import type { PlanItem } from '../plan.ts';
 import { type BatchJobRecord, imageKey } from '../progress.ts';
-import { decide, needsPerson } from '../retry-policy.ts';
 import { chunkBy, DEFAULT_CHUNK_LIMITS } from './chunk.ts';
-import type { Session, Stop } from './session.ts';
+import type { BatchSession, Stop } from './session.ts';
 
 export const CREATING = 'CREATING';
 
@@ -18,7 +18,7 @@ export function jobDisplayName(batchId: string, index: number, createdAtMs = 0):
 }
 
 /** Keys held by jobs that may still produce images (not yet collected, not dead). */
-export function keysInJobs(jobs: readonly BatchJobRecord[]): Set<string> {
+function keysInJobs(jobs: readonly BatchJobRecord[]): Set<string> {
   return new Set(jobs.flatMap((j) => j.keys));
 }
 
@@ -26,7 +26,10 @@ export function keysInJobs(jobs: readonly BatchJobRecord[]): Set<string> {
  * Puts every pending image that is in no job yet into new job records (written before any job is
  * created), then creates each job that has no name. Returns a stop when creation cannot go on.
  */
-export async function submitPending(s: Session, known?: Map<string, PlanItem>): Promise<Stop | undefined> {
+export async function submitPending(
+  s: BatchSession,
+  known?: Map<string, PlanItem>,
+): Promise<Stop | undefined> {
   const { config } = s.options;
   const progress = s.progress;
   const inJobs = keysInJobs(s.jobs);
@@ -115,7 +118,7 @@ function requestOf(item: PlanItem) {
  * that timed out or died with the process may well exist on the server.
  */
 async function createOnce(
-  s: Session,
+  s: BatchSession,
   job: BatchJobRecord,
   requests: ReturnType<typeof requestOf>[],
 ): Promise<{ job: BatchJobInfo } | { stop: Stop }> {

@@ -6,9 +6,9 @@ import { z } from 'zod';
  * Google's deprecations page https://ai.google.dev/gemini-api/docs/deprecations) at $0.25 per 1M
  * input and $1.50 per 1M output tokens (Google's pricing page, read 2026-12-01). One line to change.
  */
-export const DEFAULT_JUDGE_MODEL = 'gemini-3.1-flash-lite';
+const DEFAULT_JUDGE_MODEL = 'gemini-3.1-flash-lite';
 
-export const VISION_POLICIES = ['off', 'flag', 'regenerate'] as const;
+const VISION_POLICIES = ['off', 'flag', 'regenerate'] as const;
 export type VisionPolicy = (typeof VISION_POLICIES)[number];
 
 /** `qa` in lineup.config.json: the vision judge (README, "Vision QA"). */
@@ -28,5 +28,3 @@ export const qaConfigSchema = z
     maxAttempts: z.number().int().min(1).max(10).default(2),
   })
   .strict();
-
-export type QaConfig = z.infer<typeof qaConfigSchema>;

@@ -5,12 +5,12 @@ import { InputError } from '../errors.ts';
 import { DEFAULT_ART_STYLE } from '../prompts/templates.ts';
 import { createGeminiProvider } from '../providers/gemini.ts';
 import type { ImageProvider } from '../providers/types.ts';
+import { caseStylePath, sharedStylePath } from '../styles/style-sheet.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { displayPath } from '../util/read-json.ts';
-import { caseStylePath, sharedStylePath } from './style-sheet.ts';
 
 /** A style study with nothing a suspect or a scene could copy by mistake: no people, no text. */
-export function styleSheetPrompt(artStyle: string): string {
+function styleSheetPrompt(artStyle: string): string {
   return [
     'A style sheet for an illustrated detective game, to be copied by every picture of one case.',
     `Art style: ${artStyle.replace(/[\s.]+$/, '')}.`,

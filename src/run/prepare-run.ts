@@ -1,16 +1,16 @@
+import { chooseBatchClient, withoutInFlight } from '../batch/batch-mode/index.ts';
+import type { BatchEvents } from '../batch/events.ts';
+import type { PlanSource } from '../batch/plan.ts';
+import type { LimiterShare } from '../batch/sync-run.ts';
+import type { BatchSummary } from '../batch/types.ts';
 import { loadConfig } from '../config/load-config.ts';
 import type { Config, ConfigInput } from '../config/schema.ts';
 import { InputError } from '../errors.ts';
 import type { BatchClient } from '../providers/gemini-batch.ts';
 import type { ImageProvider } from '../providers/types.ts';
 import { createQualityCheck } from '../quality/index.ts';
-import { chooseBatchClient, withoutInFlight } from './batch-mode/index.ts';
-import type { BatchEvents } from './events.ts';
-import type { PlanSource } from './plan.ts';
 import { chooseProvider, type EmptyRun, type PlannedBatch, planBatch, runBatch } from './run-batch.ts';
-import type { LimiterShare } from './runner.ts';
 import { chooseSource, type SourceChoice } from './source.ts';
-import type { BatchSummary } from './types.ts';
 
 /** The run's settings as a face was given them (flags or inputs, not yet checked). */
 export interface RunOptions {
@@ -37,13 +37,13 @@ export interface RunFace {
 }
 
 /** What to generate: the source choice plus `force` and `estimateOnly`. */
-export interface RunChoice extends SourceChoice {
+interface RunChoice extends SourceChoice {
   force?: boolean | undefined;
   estimateOnly?: boolean | undefined;
 }
 
 /** Per-run hooks the face supplies (its presentation and CI details). */
-export interface RunExtra {
+interface RunExtra {
   events?: BatchEvents;
   signal?: AbortSignal | undefined;
   /** Gives up on requests in flight (a cancelled CI job). */
@@ -54,7 +54,7 @@ export interface RunExtra {
   limiterShare?: LimiterShare;
 }
 
-export interface ChosenRun {
+interface ChosenRun {
   /** The new plan's images (in-flight ones left out), or undefined for a resume. */
   source: PlanSource | undefined;
   force: boolean;

@@ -1,3 +1,11 @@
+import { type BatchModeOptions, collectBatch, submitBatch } from '../batch/batch-mode/index.ts';
+import type { BatchEvents } from '../batch/events.ts';
+import { type Plan, type PlanSource, resolvePlan, wantedImages } from '../batch/plan.ts';
+import { claimBatchId, type Progress, readProgress, strip } from '../batch/progress.ts';
+import { executeBatch } from '../batch/runner.ts';
+import type { LimiterShare } from '../batch/sync-run.ts';
+import type { BatchSummary, PlannedImage } from '../batch/types.ts';
+import type { BatchOptions } from '../cases/batch-file.ts';
 import { type Config, costPerImage as priceOf } from '../config/schema.ts';
 import { InputError, InputErrors } from '../errors.ts';
 import type { BatchClient } from '../providers/gemini-batch.ts';
@@ -5,14 +13,8 @@ import { createProvider } from '../providers/index.ts';
 import type { ImageProvider, ProviderName } from '../providers/types.ts';
 import { attachVision, visionFactoryOf } from '../qa/registry.ts';
 import type { VisionReview } from '../qa/vision-review.ts';
+import type { ImageCheck } from '../quality/index.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
-import type { BatchOptions } from './batch-file.ts';
-import { type BatchModeOptions, collectBatch, submitBatch } from './batch-mode/index.ts';
-import type { BatchEvents } from './events.ts';
-import { type Plan, type PlanSource, resolvePlan, wantedImages } from './plan.ts';
-import { claimBatchId, type Progress, readProgress, strip } from './progress.ts';
-import { executeBatch, type ImageCheck, type LimiterShare } from './runner.ts';
-import type { BatchSummary, PlannedImage } from './types.ts';
 
 export interface ProviderChoice {
   /** Explicit choice; when absent: gemini with a key, else `fallback` decides. */
@@ -23,7 +25,7 @@ export interface ProviderChoice {
   warn?: (message: string) => void;
 }
 
-/** Picks and builds the provider (DESIGN.md's provider choice). */
+/** Picks and builds the provider (README, "Providers"). */
 export function chooseProvider(config: Config, choice: ProviderChoice): ImageProvider {
   let name = choice.provider ?? config.provider;
   if (!name) {
@@ -144,16 +146,15 @@ export interface EmptyRun {
 
 /** Plans (or reloads), claims a batch id and executes. The one entry point of every face. */
 export async function runBatch(request: RunRequest): Promise<BatchSummary | EmptyRun> {
-  const { root, config, provider } = request;
   const clock = request.clock ?? systemClock;
   const vision =
-    request.vision === undefined ? visionFactoryOf(provider)?.(root, clock) : (request.vision ?? undefined);
-  let progress: Progress;
-  let items: Plan['items'];
-  const batchMode = {
-    root,
-    config,
-    provider,
+    request.vision === undefined
+      ? visionFactoryOf(request.provider)?.(request.root, clock)
+      : (request.vision ?? undefined);
+  const batchMode: BatchModeOptions = {
+    root: request.root,
+    config: request.config,
+    provider: request.provider,
     client: request.batchClient,
     clock,
     ...request.batchOptions,
@@ -162,83 +163,16 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
     ...(request.check ? { check: request.check } : {}),
     ...(vision ? { vision } : {}),
   };
-  if (request.resume) {
-    progress = await readProgress(root, request.resume);
-    // A batch is finished the way it was started: a resume without the key must not complete a
-    // gemini batch with placeholders, nor switch models half-way.
-    if (progress.provider !== provider.name || progress.model !== provider.model) {
-      throw new InputError(
-        `${progress.batchId} was started with ${progress.provider}/${progress.model}; resume it with the same provider and model${progress.provider === 'gemini' ? ' (set GEMINI_API_KEY)' : ''}, or start a new batch`,
-        { field: 'resume' },
-      );
-    }
-    // The model is asked about before the first request of the run, and before anything is written.
-    await provider.verifyModel?.();
-    if (progress.mode === 'batch') {
-      request.onBatchId?.(progress.batchId);
-      return collectBatch({ ...batchMode, progress, retryRecoverable: true });
-    }
-    const retryable = progress.failed.filter((f) => f.recoverable || request.force);
-    const images: PlannedImage[] = [...progress.pending, ...retryable].map(strip);
-    const resolved = await resolvePlan(root, images, { force: true });
-    if (resolved.problems.length) throw new InputErrors(resolved.problems);
-    items = resolved.items;
-    for (const f of retryable) {
-      const at = progress.failed.indexOf(f);
-      progress.failed.splice(at, 1);
-      progress.pending.push(strip(f));
-    }
-  } else {
-    if (!request.source) throw new InputError('nothing to do: give a case id, a batch file or --resume');
-    const batch = request.mode === 'batch';
-    if (batch && !request.batchClient) {
-      throw new InputError('--mode batch needs the gemini provider and GEMINI_API_KEY', { field: 'mode' });
-    }
-    const plan = await planBatch({
-      root,
-      config,
-      source: request.source,
-      force: request.force ?? false,
-      provider,
-      ...(request.explicitMaxCost ? { explicitMaxCost: true } : {}),
-      ...(batch && request.batchClient ? { costPerImage: request.batchClient.costPerImage } : {}),
-    });
-    if (plan.items.length === 0) return { batchId: null, skipped: plan.skipped.length };
-    await provider.verifyModel?.();
-    progress = await claimBatchId(
-      root,
-      new Date(clock.now()),
-      {
-        startTime: new Date(clock.now()).toISOString(),
-        createdAtMs: Date.now(),
-        status: 'running',
-        provider: provider.name,
-        model: provider.model,
-        mode: batch ? 'batch' : 'sync',
-        options: plan.options,
-        completed: [],
-        pending: plan.items.map(strip),
-        failed: [],
-        costUsd: 0,
-        apiCalls: 0,
-        retries: 0,
-        rateLimitHits: 0,
-        elapsedMs: 0,
-        requestsByDay: {},
-      },
-      request.batchIdScope,
-    );
-    items = plan.items;
-    if (batch) {
-      request.onBatchId?.(progress.batchId);
-      return submitBatch({ ...batchMode, progress, items });
-    }
-  }
+  const claimed = request.resume
+    ? await reload(request, request.resume, batchMode)
+    : await claim(request, clock, batchMode);
+  if (!('items' in claimed)) return claimed;
+  const { progress, items } = claimed;
   request.onBatchId?.(progress.batchId);
   return executeBatch({
-    root,
-    config,
-    provider,
+    root: request.root,
+    config: request.config,
+    provider: request.provider,
     progress,
     items,
     clock,
@@ -250,4 +184,103 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
     ...(request.force ? { force: true } : {}),
     ...(vision ? { vision } : {}),
   });
+}
+
+/** A claimed batch ready for the synchronous engine. */
+interface Claimed {
+  progress: Progress;
+  items: Plan['items'];
+}
+
+/**
+ * `--resume`: the batch's progress file, with its pending images (and recoverable failures, or
+ * every failure with `force`) planned again. A batch-mode batch is collected instead.
+ */
+async function reload(
+  request: RunRequest,
+  batchId: string,
+  batchMode: BatchModeOptions,
+): Promise<Claimed | BatchSummary> {
+  const { root, provider } = request;
+  const progress = await readProgress(root, batchId);
+  // A batch is finished the way it was started: a resume without the key must not complete a
+  // gemini batch with placeholders, nor switch models half-way.
+  if (progress.provider !== provider.name || progress.model !== provider.model) {
+    throw new InputError(
+      `${progress.batchId} was started with ${progress.provider}/${progress.model}; resume it with the same provider and model${progress.provider === 'gemini' ? ' (set GEMINI_API_KEY)' : ''}, or start a new batch`,
+      { field: 'resume' },
+    );
+  }
+  // The model is asked about before the first request of the run, and before anything is written.
+  await provider.verifyModel?.();
+  if (progress.mode === 'batch') {
+    request.onBatchId?.(progress.batchId);
+    return collectBatch({ ...batchMode, progress, retryRecoverable: true });
+  }
+  const retryable = progress.failed.filter((f) => f.recoverable || request.force);
+  const images: PlannedImage[] = [...progress.pending, ...retryable].map(strip);
+  const resolved = await resolvePlan(root, images, { force: true });
+  if (resolved.problems.length) throw new InputErrors(resolved.problems);
+  for (const f of retryable) {
+    const at = progress.failed.indexOf(f);
+    progress.failed.splice(at, 1);
+    progress.pending.push(strip(f));
+  }
+  return { progress, items: resolved.items };
+}
+
+/**
+ * A new batch: pre-flight, then a batch id claimed with its progress file. Nothing to do is an
+ * EmptyRun (no file written); `--mode batch` submits the images as Gemini batch jobs.
+ */
+async function claim(
+  request: RunRequest,
+  clock: Clock,
+  batchMode: BatchModeOptions,
+): Promise<Claimed | BatchSummary | EmptyRun> {
+  const { root, config, provider } = request;
+  if (!request.source) throw new InputError('nothing to do: give a case id, a batch file or --resume');
+  const batch = request.mode === 'batch';
+  if (batch && !request.batchClient) {
+    throw new InputError('--mode batch needs the gemini provider and GEMINI_API_KEY', { field: 'mode' });
+  }
+  const plan = await planBatch({
+    root,
+    config,
+    source: request.source,
+    force: request.force ?? false,
+    provider,
+    ...(request.explicitMaxCost ? { explicitMaxCost: true } : {}),
+    ...(batch && request.batchClient ? { costPerImage: request.batchClient.costPerImage } : {}),
+  });
+  if (plan.items.length === 0) return { batchId: null, skipped: plan.skipped.length };
+  await provider.verifyModel?.();
+  const progress = await claimBatchId(
+    root,
+    new Date(clock.now()),
+    {
+      startTime: new Date(clock.now()).toISOString(),
+      createdAtMs: Date.now(),
+      status: 'running',
+      provider: provider.name,
+      model: provider.model,
+      mode: batch ? 'batch' : 'sync',
+      options: plan.options,
+      completed: [],
+      pending: plan.items.map(strip),
+      failed: [],
+      costUsd: 0,
+      apiCalls: 0,
+      retries: 0,
+      rateLimitHits: 0,
+      elapsedMs: 0,
+      requestsByDay: {},
+    },
+    request.batchIdScope,
+  );
+  if (batch) {
+    request.onBatchId?.(progress.batchId);
+    return submitBatch({ ...batchMode, progress, items: plan.items });
+  }
+  return { progress, items: plan.items };
 }

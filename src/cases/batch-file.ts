@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { CASE_ID_PATTERN, SUSPECT_ID_PATTERN } from '../cases/ids.ts';
 import { readJsonFile } from '../util/read-json.ts';
+import { CASE_ID_PATTERN, SUSPECT_ID_PATTERN } from './ids.ts';
 
-/** The seed's batch file, exactly: `images[]` and `options`. */
-export const batchImageSchema = z
+/** The batch file, exactly as the seed had it: `images[]` and `options` (README, "The seed: what lineup replaces"). */
+const batchImageSchema = z
   .object({
     type: z.enum(['suspect', 'scene']),
     caseId: z.string().max(64).regex(CASE_ID_PATTERN, 'must look like case-YYYY-MM-DD'),
@@ -22,7 +22,7 @@ export const batchImageSchema = z
 
 export const batchOptionsSchema = z
   .object({
-    /** The seed's delay between images, ms (our delayBetweenImages). */
+    /** Delay between images, ms (the batch file's name for delayBetweenImages). */
     delay: z.number().int().nonnegative().optional(),
     maxConcurrent: z.number().int().min(1).max(16).optional(),
     stopOnError: z.boolean().optional(),

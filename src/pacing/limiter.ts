@@ -30,8 +30,8 @@ export const WINDOW = MINUTE + WINDOW_MARGIN_MS;
  * losses. A gentle decrease suits a quota: the server names its own wait (RetryInfo), so the
  * ceiling only has to stop us from running into the wall every window, not drain a queue.
  */
-export const AIMD_DECREASE = 0.9;
-export const AIMD_INCREASE = 0.1;
+const AIMD_DECREASE = 0.9;
+const AIMD_INCREASE = 0.1;
 
 /** A granted start; the runner hands it back with the request's result. */
 export interface Slot {

@@ -1,13 +1,17 @@
 import type { Config } from '../config/schema.ts';
+import { ExitCode, type StopExitCode } from '../errors.ts';
 import type { GenerationFailure } from '../providers/types.ts';
 
-/** What the runner does with a failure (DESIGN.md's error table). */
+/** What the runner does with a failure (README, "What happens on errors"). */
 export type Decision =
   | { action: 'retry'; delayMs: number; pauseAll: boolean }
   | { action: 'give-up' }
-  | { action: 'stop-batch'; exitCode: 1 | 3; reason: string };
+  | { action: 'stop-batch'; exitCode: StopExitCode; reason: string };
 
-/** Exponential backoff with the seed's RETRY_CONFIG, plus up to 20% jitter so workers spread out; maxDelay stays a hard cap. */
+/**
+ * Exponential backoff with the seed's retry settings (initialDelay, backoffMultiplier, maxDelay;
+ * README, "Configuration"), plus up to 20% jitter so workers spread out; maxDelay stays a hard cap.
+ */
 export function backoff(config: Config, attempt: number, random: () => number = Math.random): number {
   const { initialDelay, backoffMultiplier, maxDelay } = config.retry;
   const base = Math.min(initialDelay * backoffMultiplier ** Math.max(0, attempt - 1), maxDelay);
@@ -33,14 +37,22 @@ export function decide(
 ): Decision {
   switch (failure.errorType) {
     case 'auth':
-      return { action: 'stop-batch', exitCode: 1, reason: `authentication failed (${failure.message})` };
+      return {
+        action: 'stop-batch',
+        exitCode: ExitCode.someFailed,
+        reason: `authentication failed (${failure.message})`,
+      };
     case 'billing':
-      return { action: 'stop-batch', exitCode: 1, reason: `billing problem (${failure.message})` };
+      return {
+        action: 'stop-batch',
+        exitCode: ExitCode.someFailed,
+        reason: `billing problem (${failure.message})`,
+      };
     case 'model_not_found':
       // Retired under the run (or never there): every other image would get the same 404.
       return {
         action: 'stop-batch',
-        exitCode: 1,
+        exitCode: ExitCode.someFailed,
         reason: `the model is not available (${failure.message}); choose a current one with "model" in lineup.config.json or --model`,
       };
     case 'validation':
@@ -49,12 +61,16 @@ export function decide(
       if (failure.noQuota) {
         return {
           action: 'stop-batch',
-          exitCode: 1,
+          exitCode: ExitCode.someFailed,
           reason: `this project has no quota for the model (${failure.quota ?? 'limit: 0'}): enable billing for the key's project (image models have no free tier), or choose another model with "model" in lineup.config.json or --model`,
         };
       }
       if (failure.dailyQuota) {
-        return { action: 'stop-batch', exitCode: 3, reason: 'the daily request quota is exhausted' };
+        return {
+          action: 'stop-batch',
+          exitCode: ExitCode.stoppedEarly,
+          reason: 'the daily request quota is exhausted',
+        };
       }
       if (counts.rateLimited > MAX_RATE_LIMIT_RETRIES) return { action: 'give-up' };
       return {
@@ -76,7 +92,7 @@ export function decide(
   }
 }
 
-/** A failure that a later `--resume` may fix (the seed's `recoverable`). */
+/** A failure that a later `--resume` may fix (`recoverable` in the progress file and the error report). */
 export function isRecoverable(failure: GenerationFailure): boolean {
   // A retired model cannot come back, and a resume keeps the batch's model: only a new batch with
   // another model helps. No quota, by contrast, passes once billing is enabled.

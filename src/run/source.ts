@@ -1,7 +1,7 @@
+import type { ImageType, PlanSource } from '../batch/plan.ts';
+import type { PlannedImage } from '../batch/types.ts';
 import { InputError } from '../errors.ts';
 import { missingImages } from '../scan/missing.ts';
-import type { ImageType, PlanSource } from './plan.ts';
-import type { PlannedImage } from './types.ts';
 
 /** What a face was asked for; the terminal's flags and the action's inputs share these names. */
 export interface SourceChoice {

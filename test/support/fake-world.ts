@@ -1,0 +1,44 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
+import { type FakeGemini, startFakeGemini } from './fake-gemini.ts';
+import { type FakeGeminiBatch, startFakeGeminiWithBatch } from './fake-gemini-batch.ts';
+import { makeTempRoot } from './temp-root.ts';
+
+interface World {
+  fake: FakeGemini;
+  root: string;
+}
+
+/** Before each test of the file (or describe): a fresh fake Gemini and temporary root, handed to `set`; closed after it. */
+export function useFakeGemini(set: (world: World) => void): void {
+  let fake: FakeGemini | undefined;
+  beforeEach(async () => {
+    fake = await startFakeGemini();
+    set({ fake, root: await makeTempRoot() });
+  });
+  afterEach(async () => {
+    await fake?.close();
+  });
+}
+
+/**
+ * The same with the Batch API part of the fake; `config`, when given, is written as the root's
+ * lineup.config.json (the terminal commands read it).
+ */
+export function useFakeGeminiWithBatch(
+  set: (world: World & { batch: FakeGeminiBatch }) => void,
+  config?: unknown,
+): void {
+  let fake: FakeGemini | undefined;
+  beforeEach(async () => {
+    const started = await startFakeGeminiWithBatch();
+    fake = started.fake;
+    const root = await makeTempRoot();
+    if (config !== undefined) await writeFile(join(root, 'lineup.config.json'), JSON.stringify(config));
+    set({ ...started, root });
+  });
+  afterEach(async () => {
+    await fake?.close();
+  });
+}
