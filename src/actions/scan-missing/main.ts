@@ -1,12 +1,13 @@
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import * as core from '@actions/core';
+import { z } from 'zod';
 import { assertCaseId } from '../../cases/ids.ts';
 import { InputError } from '../../errors.ts';
 import { escapeCell } from '../../github/gallery.ts';
 import { writeJobSummary } from '../../github/summary.ts';
 import { writeBatchFile } from '../../scan/export.ts';
 import { imagesToGenerate, needsGeneration, scanAll } from '../../scan/scan.ts';
-import { booleanInput, failureMessage, optionalInput, workspace } from '../inputs.ts';
+import { input, parseInputs, runFace, workspace } from '../inputs.ts';
 
 /** Where the export goes unless `export-path` says otherwise; under reports/, which is never committed by a scan. */
 export const DEFAULT_EXPORT = join('reports', 'missing-images.json');
@@ -18,30 +19,31 @@ export const GITHUB_MATRIX_LIMIT = 256;
 /** Cases per matrix entry unless `cases-per-job` says otherwise (see README, "A backfill in a handful of jobs"). */
 export const DEFAULT_CASES_PER_JOB = 10;
 
-function maxCasesInput(): number {
-  const value = optionalInput('max-cases');
-  if (value === undefined) return DEFAULT_MAX_CASES;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > GITHUB_MATRIX_LIMIT) {
-    throw new InputError(
-      `${JSON.stringify(value)} is not a whole number from 1 to ${GITHUB_MATRIX_LIMIT} (GitHub's matrix limit)`,
-      { field: 'max-cases' },
-    );
-  }
-  return n;
+/** A whole number from 1 to GitHub's matrix limit, or `fallback` when empty. */
+function upToMatrixLimit(name: string, fallback: number, limitNote: string) {
+  return input.custom((value) => {
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < 1 || n > GITHUB_MATRIX_LIMIT) {
+      throw new InputError(
+        `${JSON.stringify(value)} is not a whole number from 1 to ${GITHUB_MATRIX_LIMIT}${limitNote}`,
+        {
+          field: name,
+        },
+      );
+    }
+    return n;
+  });
 }
 
-function casesPerJobInput(): number {
-  const value = optionalInput('cases-per-job');
-  if (value === undefined) return DEFAULT_CASES_PER_JOB;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > GITHUB_MATRIX_LIMIT) {
-    throw new InputError(`${JSON.stringify(value)} is not a whole number from 1 to ${GITHUB_MATRIX_LIMIT}`, {
-      field: 'cases-per-job',
-    });
-  }
-  return n;
-}
+/** scan-missing's inputs as action.yml names them. */
+const schema = z.object({
+  'case-id': input.text(),
+  'scan-all': input.boolean('scan-all', false),
+  'max-cases': upToMatrixLimit('max-cases', DEFAULT_MAX_CASES, " (GitHub's matrix limit)"),
+  'cases-per-job': upToMatrixLimit('cases-per-job', DEFAULT_CASES_PER_JOB, ''),
+  'export-path': input.text(),
+});
 
 /**
  * The matrix entries: the cases in order, `size` to an entry, each entry one string of case ids
@@ -54,16 +56,13 @@ export function groupCases(caseIds: readonly string[], size: number): string[] {
   return groups;
 }
 
-async function scan(): Promise<void> {
+async function scan(inputs: z.output<typeof schema>): Promise<void> {
   const root = workspace();
-  const caseId = optionalInput('case-id');
-  const all = booleanInput('scan-all', false);
-  if (Boolean(caseId) === all) {
+  const { 'case-id': caseId, 'max-cases': maxCases, 'cases-per-job': casesPerJob } = inputs;
+  if (Boolean(caseId) === inputs['scan-all']) {
     throw new InputError('give exactly one of case-id or scan-all: true', { field: 'inputs' });
   }
-  const maxCases = maxCasesInput();
-  const casesPerJob = casesPerJobInput();
-  const exportPath = optionalInput('export-path') ?? DEFAULT_EXPORT;
+  const exportPath = inputs['export-path'] ?? DEFAULT_EXPORT;
   const file = isAbsolute(exportPath) ? exportPath : resolve(root, exportPath);
 
   const report = await scanAll(root, caseId ? { caseIds: [assertCaseId(caseId)] } : {});
@@ -118,10 +117,7 @@ async function scan(): Promise<void> {
   );
 }
 
+/** The scan-missing action: reads its inputs once, scans, and reports the matrix and the export. */
 export async function run(): Promise<void> {
-  try {
-    await scan();
-  } catch (error) {
-    core.setFailed(failureMessage(error, []));
-  }
+  await runFace([], async () => scan(parseInputs(schema)));
 }
