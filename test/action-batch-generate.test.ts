@@ -1,28 +1,23 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   type ActionRun,
   allFiles,
-  buildActions,
   checkout,
   leakedLines,
-  makeLineupRemote,
   OWNER,
   REPO_NAME,
   repoText,
   runAction,
+  runnerEnv,
   secretKey,
 } from './support/action-env.ts';
-import {
-  artifactEnv,
-  type FakeArtifactService,
-  startFakeArtifactService,
-  unzip,
-} from './support/fake-artifact.ts';
-import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
-import { type FakeGitHub, startFakeGitHub } from './support/fake-github.ts';
+import { useActionWorld } from './support/action-world.ts';
+import { type FakeArtifactService, unzip } from './support/fake-artifact.ts';
+import type { FakeGemini } from './support/fake-gemini.ts';
+import type { FakeGitHub } from './support/fake-github.ts';
 import { type GitRemote, git } from './support/git-remote.ts';
 
 const CASE = 'case-2025-01-19';
@@ -39,35 +34,14 @@ const runs: ActionRun[] = [];
 const keyed = new Set<ActionRun>();
 const clones: string[] = [];
 
-beforeAll(async () => {
-  const [ms] = await Promise.all([
-    buildActions(),
-    (async () => {
-      gemini = await startFakeGemini();
-      github = await startFakeGitHub({ token: TOKEN });
-      artifacts = await startFakeArtifactService();
-      remote = await makeLineupRemote();
-    })(),
-  ]);
+useActionWorld({ token: TOKEN, artifacts: true }, (w) => {
+  ({ gemini, github, artifacts, remote } = w);
   // The stale-bundle check runs this on every CI build; it has to stay cheap.
-  expect(ms).toBeLessThan(15_000);
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([gemini?.close(), github?.close(), artifacts?.close()]);
-  await remote?.cleanup();
+  expect(w.buildMs).toBeLessThan(15_000);
 });
 
 function env(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return {
-    GITHUB_API_URL: github.url,
-    GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
-    GITHUB_REF: 'refs/heads/main',
-    GITHUB_EVENT_NAME: 'workflow_dispatch',
-    GOOGLE_GEMINI_BASE_URL: gemini.url,
-    ...artifactEnv(artifacts),
-    ...extra,
-  };
+  return runnerEnv({ github, gemini, artifacts }, { event: 'workflow_dispatch', extra });
 }
 
 async function generate(inputs: Record<string, string>, extraEnv: Record<string, string | undefined> = {}) {

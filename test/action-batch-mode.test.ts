@@ -1,26 +1,21 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   type ActionRun,
   allFiles,
-  buildActions,
   checkout,
   leakedLines,
-  makeLineupRemote,
   OWNER,
   REPO_NAME,
   repoText,
   runAction,
+  runnerEnv,
   secretKey,
 } from './support/action-env.ts';
-import {
-  artifactEnv,
-  type FakeArtifactService,
-  startFakeArtifactService,
-  unzip,
-} from './support/fake-artifact.ts';
+import { useActionWorld } from './support/action-world.ts';
+import { type FakeArtifactService, unzip } from './support/fake-artifact.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
-import { type FakeGeminiBatch, startFakeGeminiWithBatch } from './support/fake-gemini-batch.ts';
-import { type FakeGitHub, startFakeGitHub } from './support/fake-github.ts';
+import type { FakeGeminiBatch } from './support/fake-gemini-batch.ts';
+import type { FakeGitHub } from './support/fake-github.ts';
 import { type GitRemote, git } from './support/git-remote.ts';
 
 /**
@@ -48,21 +43,8 @@ const clones: string[] = [];
 let batchId = '';
 let night1Tip = '';
 
-beforeAll(async () => {
-  await Promise.all([
-    buildActions(),
-    (async () => {
-      ({ fake: gemini, batch } = await startFakeGeminiWithBatch());
-      github = await startFakeGitHub({ token: TOKEN });
-      artifacts = await startFakeArtifactService();
-      remote = await makeLineupRemote();
-    })(),
-  ]);
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([gemini?.close(), github?.close(), artifacts?.close()]);
-  await remote?.cleanup();
+useActionWorld({ token: TOKEN, batch: true, artifacts: true }, (w) => {
+  ({ gemini, batch, github, artifacts, remote } = w);
 });
 
 /** One night: a fresh checkout of main, the nightly workflow's inputs, its own run id. */
@@ -81,16 +63,10 @@ async function night(runId: number): Promise<ActionRun> {
       'gemini-api-key': key,
       'github-token': TOKEN,
     },
-    env: {
-      GITHUB_API_URL: github.url,
-      GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
-      GITHUB_REF: 'refs/heads/main',
-      GITHUB_EVENT_NAME: 'schedule',
-      GITHUB_RUN_ID: String(runId),
-      GITHUB_RUN_ATTEMPT: '1',
-      GOOGLE_GEMINI_BASE_URL: gemini.url,
-      ...artifactEnv(artifacts),
-    },
+    env: runnerEnv(
+      { github, gemini, artifacts },
+      { event: 'schedule', runId, extra: { GITHUB_RUN_ATTEMPT: '1' } },
+    ),
   });
   runs.push(run);
   return run;

@@ -5,7 +5,7 @@ import * as core from '@actions/core';
 import { InputError } from '../errors.ts';
 import { fetchBranch, overlayFromCommit } from '../github/branch-read.ts';
 import { gitContext, run as runGit } from '../github/git.ts';
-import { makeOctokit, type Octokit } from '../github/pull-request.ts';
+import { makeOctokit, type Octokit, pullsOfBranch } from '../github/pull-request.ts';
 import { isCommitId, isImagesBranch } from '../github/refs.ts';
 import { repository } from './inputs.ts';
 
@@ -44,19 +44,7 @@ export interface PlanBranchOptions {
 export async function planBranch(o: PlanBranchOptions): Promise<BranchPlan> {
   const tip = await fetchBranch(o.cwd, o.branch, o.token, o.remote);
   if (!tip) return { kind: 'absent' };
-  const { data } = await o.octokit.rest.pulls.list({
-    owner: o.owner,
-    repo: o.repo,
-    state: 'all',
-    head: `${o.owner}:${o.branch}`,
-    per_page: 100,
-  });
-  // The head filter is a search on GitHub's side; check the ref too so a fork's same-named branch never counts.
-  const own = data.filter(
-    (pr) =>
-      pr.head.ref === o.branch &&
-      (pr.head.repo?.full_name ?? `${o.owner}/${o.repo}`) === `${o.owner}/${o.repo}`,
-  );
+  const own = await pullsOfBranch(o, o.branch, 'all');
   const open = own.find((pr) => pr.state === 'open');
   if (open) return { kind: 'continue', tip, pullRequest: open.number };
   for (const pr of own) {
