@@ -15,14 +15,13 @@ test('branch names: one case is images/<case-id>, several are images/<batch-id>,
   expect(branchOfBatch('batch-2025-01-19-001', ['case-2025-01-19', 'case-2025-01-20'])).toBe(
     'images/batch-2025-01-19-001',
   );
-  expect(parseImagesBranch(imagesBranch('case-2025-01-19'))).toEqual({
-    kind: 'case',
-    caseId: 'case-2025-01-19',
-  });
-  expect(parseImagesBranch(imagesBranch('batch-2025-01-19-12345'))).toEqual({
-    kind: 'batch',
-    batchId: 'batch-2025-01-19-12345',
-  });
+  const named = ['case-2025-01-19', 'batch-2025-01-19-12345'].map((id) =>
+    parseImagesBranch(imagesBranch(id)),
+  );
+  expect(named).toEqual([
+    { kind: 'case', caseId: 'case-2025-01-19' },
+    { kind: 'batch', batchId: 'batch-2025-01-19-12345' },
+  ]);
 });
 
 test('branch names: anything else is not a lineup branch', () => {

@@ -1,6 +1,15 @@
-import { afterAll, afterEach, beforeAll } from 'vitest';
-import { addCaseCopies, buildActions, makeLineupRemote, startWorld } from './action-env.ts';
-import { type FakeArtifactService, startFakeArtifactService } from './fake-artifact.ts';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import {
+  type ActionRun,
+  addCaseCopies,
+  allFiles,
+  buildActions,
+  leakedLines,
+  makeLineupRemote,
+  repoText,
+  startWorld,
+} from './action-env.ts';
+import { type FakeArtifactService, startFakeArtifactService, unzip } from './fake-artifact.ts';
 import { type FakeGemini, startFakeGemini } from './fake-gemini.ts';
 import { type FakeGeminiBatch, startFakeGeminiWithBatch } from './fake-gemini-batch.ts';
 import { type FakeGitHub, startFakeGitHub } from './fake-github.ts';
@@ -88,4 +97,36 @@ export function useFreshWorlds(
     await gemini?.close();
   });
   return (caseCopies = []) => startWorld(token, cleanups, caseCopies);
+}
+
+/**
+ * `secret` is nowhere a run could leave it: the runs' output (but the one `::add-mask::` line) and
+ * runner files, every file and object of the repositories in `dirs`, what the fake GitHub was sent
+ * and holds (requests, pull request bodies, comments), and the uploaded artifacts.
+ */
+export async function expectSecretNowhere(
+  secret: string,
+  where: {
+    runs: readonly ActionRun[];
+    dirs: readonly string[];
+    github: FakeGitHub;
+    artifacts?: FakeArtifactService;
+  },
+): Promise<void> {
+  for (const run of where.runs) {
+    expect(leakedLines(run.stdout, secret)).toEqual([]);
+    expect(run.stderr).not.toContain(secret);
+    for (const text of Object.values(run.files)) expect(text).not.toContain(secret);
+  }
+  for (const dir of where.dirs) {
+    for (const [path, bytes] of await allFiles(dir)) expect(bytes.includes(secret), path).toBe(false);
+    expect(await repoText(dir)).not.toContain(secret);
+  }
+  for (const r of where.github.requests) expect(r.rawBody).not.toContain(secret);
+  for (const p of where.github.pulls) expect(p.body).not.toContain(secret);
+  for (const c of where.github.issueComments) expect(c.body).not.toContain(secret);
+  for (const a of where.artifacts?.artifacts ?? []) {
+    expect(a.zip.includes(secret)).toBe(false);
+    for (const e of unzip(a.zip)) expect(e.data.includes(secret), e.name).toBe(false);
+  }
 }
