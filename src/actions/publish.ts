@@ -244,16 +244,38 @@ async function pushEnd(o: PublishOptions, publisher: BranchPublisher): Promise<s
 function batchExitStatus(commit: boolean, result: BatchSummary, branch: string, reportPath: string): void {
   if (result.status === 'submitted') {
     core.info(`Submitted to the Gemini Batch API; collect the images later with resume: ${result.batchId}`);
-  } else if (result.exitCode === ExitCode.stoppedEarly) {
-    core.warning(
-      `Stopped early on purpose (${result.stopReason ?? 'stopped'}); ${result.pending} image(s) left pending. ${howToGoOn(commit, result, branch)}`,
-      { title: 'lineup batch stopped early' },
-    );
-  } else if (result.exitCode !== ExitCode.ok) {
-    core.setFailed(
-      `${result.failed} of ${result.total} image(s) failed in ${result.batchId}; see the annotations and ${reportPath}`,
-    );
+    return;
   }
+  exitStatus(result, {
+    stopped: `Stopped early on purpose (${result.stopReason ?? 'stopped'}); ${result.pending} image(s) left pending. ${howToGoOn(commit, result, branch)}`,
+    stoppedTitle: 'lineup batch stopped early',
+    failed: `${result.failed} of ${result.total} image(s) failed in ${result.batchId}; see the annotations and ${reportPath}`,
+  });
+}
+
+/**
+ * The step's status from a batch's exit code (see README, exit codes): stopped early on purpose
+ * is a warning, what was made still published; failed images fail the step.
+ */
+export function exitStatus(
+  result: Pick<BatchSummary, 'exitCode'>,
+  say: { stopped: string; stoppedTitle?: string; failed: string },
+): void {
+  if (result.exitCode === ExitCode.stoppedEarly) {
+    if (say.stoppedTitle) core.warning(say.stopped, { title: say.stoppedTitle });
+    else core.warning(say.stopped);
+  } else if (result.exitCode !== ExitCode.ok) {
+    core.setFailed(say.failed);
+  }
+}
+
+/** A review's commit of `paths` (approved manifests, regenerated images) pushed to the pull request's branch. */
+export function pushToPullRequest(
+  target: { root: string; branch: string; token: string },
+  paths: string[],
+  message: string,
+): Promise<CommitResult> {
+  return commitAndPush({ cwd: target.root, branch: target.branch, paths, message, token: target.token });
 }
 
 /** What a person does after a stopped batch: run the same thing again, or resume it by id. */

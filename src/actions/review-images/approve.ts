@@ -4,9 +4,8 @@ import { z } from 'zod';
 import { readManifest, writeManifest } from '../../cases/manifest-store.ts';
 import { manifestFile } from '../../cases/paths.ts';
 import { fileAtCommit } from '../../github/branch-read.ts';
-import { commitAndPush } from '../../github/git.ts';
 import { applyApproval } from '../../github/review.ts';
-import { refreshPullRequest } from '../publish.ts';
+import { pushToPullRequest, refreshPullRequest } from '../publish.ts';
 import { type Ctx, reply, stillOpen } from './pull-request.ts';
 
 /** What approval needs of a manifest at an older commit: each image's sha256. Anything else reads as none. */
@@ -91,13 +90,11 @@ export async function approve(ctx: Ctx, actor: string, at: string, reviewed: str
     return;
   }
   if (!(await stillOpen(ctx, actor, 'approval'))) return;
-  const commit = await commitAndPush({
-    cwd: ctx.root,
-    branch: ctx.branch,
+  const commit = await pushToPullRequest(
+    ctx,
     paths,
-    message: `lineup: ${count} image(s) approved by @${actor} in #${ctx.pr}`,
-    token: ctx.token,
-  });
+    `lineup: ${count} image(s) approved by @${actor} in #${ctx.pr}`,
+  );
   core.info(`Approved ${count} image(s) by @${actor}; pushed ${commit.sha.slice(0, 12)} to ${ctx.branch}`);
   await refreshPullRequest(ctx, commit.sha);
   if (changed.length) core.info(`Left pending (changed after the review): ${changed.join(', ')}`);

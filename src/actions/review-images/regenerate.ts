@@ -4,12 +4,10 @@ import { prepareRun } from '../../batch/prepare-run.ts';
 import type { BatchSummary, PlannedImage } from '../../batch/types.ts';
 import { readCase } from '../../cases/case-store.ts';
 import { updateManifest } from '../../cases/manifest-store.ts';
-import { ExitCode } from '../../errors.ts';
 import { escapeCell } from '../../github/gallery.ts';
-import { commitAndPush } from '../../github/git.ts';
 import { annotateFailures } from '../../github/summary.ts';
 import { logEvents, progressPath } from '../gallery-images.ts';
-import { refreshPullRequest } from '../publish.ts';
+import { exitStatus, pushToPullRequest, refreshPullRequest } from '../publish.ts';
 import { type Ctx, reply, stillOpen } from './pull-request.ts';
 
 /** An image a reviewer asked to have made again, with what to change. */
@@ -123,13 +121,11 @@ export async function regenerate(
   await keepFeedback(ctx, images, result);
   if (!(await stillOpen(ctx, actor, 'regeneration'))) return;
   const touched = [...new Set(images.map((i) => i.caseId))];
-  const commit = await commitAndPush({
-    cwd: ctx.root,
-    branch: ctx.branch,
-    paths: [...touched.map((id) => join('cases', id, 'images')), progressPath(result.batchId)],
-    message: `lineup: regenerated ${result.generated.length} image(s) for #${ctx.pr} (${result.batchId})`,
-    token: ctx.token,
-  });
+  const commit = await pushToPullRequest(
+    ctx,
+    [...touched.map((id) => join('cases', id, 'images')), progressPath(result.batchId)],
+    `lineup: regenerated ${result.generated.length} image(s) for #${ctx.pr} (${result.batchId})`,
+  );
   await refreshPullRequest(ctx, commit.sha, { batchId: result.batchId, summary: result });
 
   const done = result.generated.map((g) => `\`${g.caseId}/${g.imageId}\``).join(', ') || 'none';
@@ -144,7 +140,8 @@ export async function regenerate(
       ...problems.map((p) => `- skipped: ${p}`),
     ].join('\n'),
   );
-  if (result.exitCode === ExitCode.stoppedEarly)
-    core.warning(`Stopped early: ${result.stopReason ?? 'stopped'}`);
-  else if (result.exitCode !== ExitCode.ok) core.setFailed(`${result.failed} image(s) failed to regenerate`);
+  exitStatus(result, {
+    stopped: `Stopped early: ${result.stopReason ?? 'stopped'}`,
+    failed: `${result.failed} image(s) failed to regenerate`,
+  });
 }
