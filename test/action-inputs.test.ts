@@ -16,6 +16,17 @@ afterEach(() => {
   for (const key of set.splice(0)) delete process.env[key];
 });
 
+/** The messages of the InputErrors `f` throws (fails when it throws nothing else). */
+function thrown(f: () => unknown): string[] {
+  try {
+    f();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InputErrors);
+    return (error as InputErrors).problems.map((p) => p.message);
+  }
+  throw new Error('expected InputErrors, nothing was thrown');
+}
+
 const schema = z.object({
   'case-id': input.text(),
   commit: input.boolean('commit', false),
@@ -42,16 +53,28 @@ test('one bad input is one InputError naming it', () => {
 
 test('several bad inputs are listed at once', () => {
   given({ commit: 'maybe', 'max-cost': '-1', mode: 'fast' });
-  let thrown: unknown;
-  try {
-    parseInputs(schema);
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown).toBeInstanceOf(InputErrors);
-  expect((thrown as InputErrors).problems.map((p) => p.message)).toEqual([
+  expect(thrown(() => parseInputs(schema))).toEqual([
     'commit: "maybe" is not a boolean; use true or false',
     'max-cost: "-1" is not a non-negative number',
     'mode: "fast" is not one of sync, batch',
+  ]);
+});
+
+test('an input whose reader lists several problems keeps its list', () => {
+  given({ ids: 'case-1, case-2' });
+  const ids = z.object({
+    ids: input.custom(() => {
+      throw new InputErrors([
+        new InputError('bad', { field: 'ids' }),
+        new InputError('worse', { field: 'ids' }),
+      ]);
+    }),
+  });
+  expect(() => parseInputs(ids)).toThrow(InputErrors);
+  given({ commit: 'maybe' });
+  expect(thrown(() => parseInputs(ids.extend({ commit: input.boolean('commit', false) })))).toEqual([
+    'ids: bad',
+    'ids: worse',
+    'commit: "maybe" is not a boolean; use true or false',
   ]);
 });

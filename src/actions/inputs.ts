@@ -27,8 +27,7 @@ function field<T>(read: (value: string | undefined) => T) {
         return read(value);
       } catch (error) {
         if (!(error instanceof InputError || error instanceof InputErrors)) throw error;
-        const problems = error instanceof InputErrors ? error.problems : [error];
-        for (const p of problems) ctx.addIssue({ code: 'custom', message: p.message, params: { error: p } });
+        ctx.addIssue({ code: 'custom', message: error.message, params: { error } });
         return z.NEVER;
       }
     });
@@ -70,20 +69,22 @@ export const input = {
 };
 
 /**
- * Reads the inputs the schema names (its keys are the input names) and parses them: one
- * InputError for one problem, InputErrors listing every problem when there are several.
+ * Reads the inputs the schema names (its keys are the input names) and parses them: a bad input
+ * throws what its reader threw; several bad inputs, InputErrors listing every problem.
  */
 export function parseInputs<S extends z.ZodObject>(schema: S): z.output<S> {
   const raw = Object.fromEntries(Object.keys(schema.shape).map((name) => [name, optionalInput(name)]));
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
+  const errors = parsed.error.issues.map((issue) => {
     const error = (issue as { params?: { error?: unknown } }).params?.error;
-    return error instanceof InputError
+    return error instanceof InputError || error instanceof InputErrors
       ? error
       : new InputError(issue.message, { field: String(issue.path[0] ?? 'inputs') });
   });
-  throw problems.length === 1 && problems[0] ? problems[0] : new InputErrors(problems);
+  // One input's problems as its reader gave them (one error, or a list); several inputs' as one list.
+  if (errors.length === 1 && errors[0]) throw errors[0];
+  throw new InputErrors(errors.flatMap((e) => (e instanceof InputErrors ? e.problems : [e])));
 }
 
 /** The Gemini key: the gemini-api-key input, else GEMINI_API_KEY from the step's env. */
