@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { overlayFromCommit, planBranch } from '../src/actions/branch-state.ts';
+import { planBranch } from '../src/actions/branches.ts';
+import { overlayFromCommit } from '../src/github/branch-read.ts';
 import { makeOctokit } from '../src/github/pull-request.ts';
 import {
   addCaseCopies,

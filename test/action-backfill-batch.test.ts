@@ -1,17 +1,9 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import {
-  addCaseCopies,
-  buildActions,
-  checkout,
-  makeLineupRemote,
-  OWNER,
-  REPO_NAME,
-  runAction,
-  secretKey,
-} from './support/action-env.ts';
+import { expect, test } from 'vitest';
+import { checkout, runAction, runnerEnv, secretKey } from './support/action-env.ts';
+import { useActionWorld } from './support/action-world.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
-import { type FakeGeminiBatch, startFakeGeminiWithBatch } from './support/fake-gemini-batch.ts';
-import { type FakeGitHub, startFakeGitHub } from './support/fake-github.ts';
+import type { FakeGeminiBatch } from './support/fake-gemini-batch.ts';
+import type { FakeGitHub } from './support/fake-github.ts';
 import { type GitRemote, git } from './support/git-remote.ts';
 
 /**
@@ -31,21 +23,8 @@ let github: FakeGitHub;
 let remote: GitRemote;
 const key = secretKey();
 
-beforeAll(async () => {
-  await Promise.all([
-    buildActions(),
-    (async () => {
-      ({ fake: gemini, batch } = await startFakeGeminiWithBatch());
-      github = await startFakeGitHub({ token: TOKEN });
-      remote = await makeLineupRemote();
-      await addCaseCopies(remote, ADDED);
-    })(),
-  ]);
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([gemini?.close(), github?.close()]);
-  await remote?.cleanup();
+useActionWorld({ token: TOKEN, batch: true, caseCopies: ADDED }, (w) => {
+  ({ gemini, batch, github, remote } = w);
 });
 
 async function nightJob(caseIds: string[], runId: number) {
@@ -60,14 +39,7 @@ async function nightJob(caseIds: string[], runId: number) {
       'gemini-api-key': key,
       'github-token': TOKEN,
     },
-    env: {
-      GITHUB_API_URL: github.url,
-      GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
-      GITHUB_REF: 'refs/heads/main',
-      GITHUB_EVENT_NAME: 'schedule',
-      GITHUB_RUN_ID: String(runId),
-      GOOGLE_GEMINI_BASE_URL: gemini.url,
-    },
+    env: runnerEnv({ github, gemini }, { event: 'schedule', runId }),
   });
 }
 

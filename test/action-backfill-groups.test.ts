@@ -1,18 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
-  addCaseCopies,
-  buildActions,
   checkout,
-  makeLineupRemote,
-  OWNER,
-  REPO_NAME,
   runAction,
+  runnerEnv,
   type StartedAction,
   secretKey,
   startAction,
 } from './support/action-env.ts';
-import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
-import { type FakeGitHub, startFakeGitHub } from './support/fake-github.ts';
+import { useFreshWorlds } from './support/action-world.ts';
+import type { FakeGemini } from './support/fake-gemini.ts';
+import type { FakeGitHub } from './support/fake-github.ts';
 import { type GitRemote, git } from './support/git-remote.ts';
 
 /**
@@ -28,43 +25,18 @@ const CASES = [...SAMPLE, ...ADDED];
 
 let gemini: FakeGemini;
 const key = secretKey();
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  await buildActions();
-  gemini = await startFakeGemini();
-}, 60_000);
-
-afterEach(async () => {
-  gemini.setHandler(undefined);
-  for (const c of cleanups.splice(0)) await c();
-});
-
-afterAll(async () => {
-  await gemini?.close();
+const freshWorld = useFreshWorlds(TOKEN, (fake) => {
+  gemini = fake;
 });
 
 /** The sample cases plus two more (copies under new ids), all on main, no images anywhere. */
-async function world(): Promise<{ remote: GitRemote; github: FakeGitHub }> {
-  const [remote, github] = await Promise.all([makeLineupRemote(), startFakeGitHub({ token: TOKEN })]);
-  cleanups.push(
-    () => remote.cleanup(),
-    () => github.close(),
-  );
-  await addCaseCopies(remote, ADDED);
-  return { remote, github };
+function world(): Promise<{ remote: GitRemote; github: FakeGitHub }> {
+  return freshWorld(ADDED);
 }
 
-function env(github: FakeGitHub): Record<string, string> {
-  return {
-    GITHUB_API_URL: github.url,
-    GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
-    GITHUB_REF: 'refs/heads/main',
-    GITHUB_EVENT_NAME: 'schedule',
-    // One workflow run: batch ids are scoped by it and the case, so parallel jobs never share one.
-    GITHUB_RUN_ID: '7001',
-    GOOGLE_GEMINI_BASE_URL: gemini.url,
-  };
+function env(github: FakeGitHub): Record<string, string | undefined> {
+  // One workflow run: batch ids are scoped by it and the case, so parallel jobs never share one.
+  return runnerEnv({ github, gemini }, { event: 'schedule', runId: 7001 });
 }
 
 function generateInputs(caseIds: string): Record<string, string> {

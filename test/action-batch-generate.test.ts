@@ -1,28 +1,22 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   type ActionRun,
-  allFiles,
-  buildActions,
   checkout,
   leakedLines,
-  makeLineupRemote,
   OWNER,
   REPO_NAME,
   repoText,
   runAction,
+  runnerEnv,
   secretKey,
 } from './support/action-env.ts';
-import {
-  artifactEnv,
-  type FakeArtifactService,
-  startFakeArtifactService,
-  unzip,
-} from './support/fake-artifact.ts';
-import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
-import { type FakeGitHub, startFakeGitHub } from './support/fake-github.ts';
+import { expectSecretNowhere, useActionWorld } from './support/action-world.ts';
+import { type FakeArtifactService, unzip } from './support/fake-artifact.ts';
+import type { FakeGemini } from './support/fake-gemini.ts';
+import type { FakeGitHub } from './support/fake-github.ts';
 import { type GitRemote, git } from './support/git-remote.ts';
 
 const CASE = 'case-2025-01-19';
@@ -39,35 +33,14 @@ const runs: ActionRun[] = [];
 const keyed = new Set<ActionRun>();
 const clones: string[] = [];
 
-beforeAll(async () => {
-  const [ms] = await Promise.all([
-    buildActions(),
-    (async () => {
-      gemini = await startFakeGemini();
-      github = await startFakeGitHub({ token: TOKEN });
-      artifacts = await startFakeArtifactService();
-      remote = await makeLineupRemote();
-    })(),
-  ]);
+useActionWorld({ token: TOKEN, artifacts: true }, (w) => {
+  ({ gemini, github, artifacts, remote } = w);
   // The stale-bundle check runs this on every CI build; it has to stay cheap.
-  expect(ms).toBeLessThan(15_000);
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([gemini?.close(), github?.close(), artifacts?.close()]);
-  await remote?.cleanup();
+  expect(w.buildMs).toBeLessThan(15_000);
 });
 
 function env(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return {
-    GITHUB_API_URL: github.url,
-    GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
-    GITHUB_REF: 'refs/heads/main',
-    GITHUB_EVENT_NAME: 'workflow_dispatch',
-    GOOGLE_GEMINI_BASE_URL: gemini.url,
-    ...artifactEnv(artifacts),
-    ...extra,
-  };
+  return runnerEnv({ github, gemini, artifacts }, { event: 'workflow_dispatch', extra });
 }
 
 async function generate(inputs: Record<string, string>, extraEnv: Record<string, string | undefined> = {}) {
@@ -431,25 +404,12 @@ describe('batch-generate, run as a runner runs it', () => {
       const withKey = run.stdout.split('\n').filter((l) => l.includes(key));
       expect(withKey).toEqual(keyed.has(run) ? [`::add-mask::${key}`] : []);
       expect(run.stdout.split('\n').filter((l) => l.includes(TOKEN))).toEqual([`::add-mask::${TOKEN}`]);
-      expect(leakedLines(run.stdout, key)).toEqual([]);
-      expect(run.stderr).not.toContain(key);
-      for (const text of Object.values(run.files)) expect(text).not.toContain(key);
       // The token is masked the same way.
       expect(leakedLines(run.stdout, TOKEN)).toEqual([]);
     }
     // It was used: the fake Gemini saw it in the header, and only there.
     expect(gemini.requests.some((r) => r.apiKey === key)).toBe(true);
-    for (const dir of [...clones, remote.bare]) {
-      for (const [path, bytes] of await allFiles(dir)) expect(bytes.includes(key), path).toBe(false);
-      expect(await repoText(dir)).not.toContain(key);
-    }
-    for (const r of github.requests) expect(r.rawBody).not.toContain(key);
-    for (const p of github.pulls) expect(p.body).not.toContain(key);
-    for (const c of github.issueComments) expect(c.body).not.toContain(key);
-    for (const a of artifacts.artifacts) {
-      expect(a.zip.includes(key)).toBe(false);
-      for (const e of unzip(a.zip)) expect(e.data.includes(key), e.name).toBe(false);
-    }
+    await expectSecretNowhere(key, { runs, dirs: [...clones, remote.bare], github, artifacts });
     // Nor the token, in anything that was committed.
     expect(await repoText(remote.bare)).not.toContain(TOKEN);
   });

@@ -1,26 +1,20 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   type ActionRun,
-  allFiles,
-  buildActions,
   checkout,
   leakedLines,
-  makeLineupRemote,
   OWNER,
   REPO_NAME,
   repoText,
   runAction,
+  runnerEnv,
   secretKey,
 } from './support/action-env.ts';
-import {
-  artifactEnv,
-  type FakeArtifactService,
-  startFakeArtifactService,
-  unzip,
-} from './support/fake-artifact.ts';
+import { expectSecretNowhere, useActionWorld } from './support/action-world.ts';
+import { type FakeArtifactService, unzip } from './support/fake-artifact.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
-import { type FakeGeminiBatch, startFakeGeminiWithBatch } from './support/fake-gemini-batch.ts';
-import { type FakeGitHub, startFakeGitHub } from './support/fake-github.ts';
+import type { FakeGeminiBatch } from './support/fake-gemini-batch.ts';
+import type { FakeGitHub } from './support/fake-github.ts';
 import { type GitRemote, git } from './support/git-remote.ts';
 
 /**
@@ -48,21 +42,8 @@ const clones: string[] = [];
 let batchId = '';
 let night1Tip = '';
 
-beforeAll(async () => {
-  await Promise.all([
-    buildActions(),
-    (async () => {
-      ({ fake: gemini, batch } = await startFakeGeminiWithBatch());
-      github = await startFakeGitHub({ token: TOKEN });
-      artifacts = await startFakeArtifactService();
-      remote = await makeLineupRemote();
-    })(),
-  ]);
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([gemini?.close(), github?.close(), artifacts?.close()]);
-  await remote?.cleanup();
+useActionWorld({ token: TOKEN, batch: true, artifacts: true }, (w) => {
+  ({ gemini, batch, github, artifacts, remote } = w);
 });
 
 /** One night: a fresh checkout of main, the nightly workflow's inputs, its own run id. */
@@ -81,16 +62,10 @@ async function night(runId: number): Promise<ActionRun> {
       'gemini-api-key': key,
       'github-token': TOKEN,
     },
-    env: {
-      GITHUB_API_URL: github.url,
-      GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
-      GITHUB_REF: 'refs/heads/main',
-      GITHUB_EVENT_NAME: 'schedule',
-      GITHUB_RUN_ID: String(runId),
-      GITHUB_RUN_ATTEMPT: '1',
-      GOOGLE_GEMINI_BASE_URL: gemini.url,
-      ...artifactEnv(artifacts),
-    },
+    env: runnerEnv(
+      { github, gemini, artifacts },
+      { event: 'schedule', runId, extra: { GITHUB_RUN_ATTEMPT: '1' } },
+    ),
   });
   runs.push(run);
   return run;
@@ -326,27 +301,12 @@ describe('batch-generate with mode: batch, three nights in a row', () => {
 
   test('the API key appears nowhere: output, files, commits, PRs, artifacts', async () => {
     expect(runs).toHaveLength(3);
-    for (const run of runs) {
-      expect(leakedLines(run.stdout, key)).toEqual([]);
-      expect(run.stderr).not.toContain(key);
-      for (const text of Object.values(run.files)) expect(text).not.toContain(key);
-      expect(leakedLines(run.stdout, TOKEN)).toEqual([]);
-    }
+    for (const run of runs) expect(leakedLines(run.stdout, TOKEN)).toEqual([]);
     // It was used, in the header only.
     expect(gemini.requests.some((r) => r.apiKey === key)).toBe(true);
     // Nor is it in anything sent to the Batch API as data.
     for (const job of batch.jobs) expect(JSON.stringify(job)).not.toContain(key);
-    for (const dir of [...clones, remote.bare]) {
-      for (const [path, bytes] of await allFiles(dir)) expect(bytes.includes(key), path).toBe(false);
-      expect(await repoText(dir)).not.toContain(key);
-    }
-    for (const r of github.requests) expect(r.rawBody).not.toContain(key);
-    for (const p of github.pulls) expect(p.body).not.toContain(key);
-    for (const c of github.issueComments) expect(c.body).not.toContain(key);
-    for (const a of artifacts.artifacts) {
-      expect(a.zip.includes(key)).toBe(false);
-      for (const e of unzip(a.zip)) expect(e.data.includes(key), e.name).toBe(false);
-    }
+    await expectSecretNowhere(key, { runs, dirs: [...clones, remote.bare], github, artifacts });
     expect(await repoText(remote.bare)).not.toContain(TOKEN);
   });
 });

@@ -1,16 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import {
-  buildActions,
-  checkout,
-  makeLineupRemote,
-  OWNER,
-  REPO_NAME,
-  type StartedAction,
-  secretKey,
-  startAction,
-} from './support/action-env.ts';
-import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
-import { type FakeGitHub, startFakeGitHub } from './support/fake-github.ts';
+import { describe, expect, test } from 'vitest';
+import { checkout, runnerEnv, type StartedAction, secretKey, startAction } from './support/action-env.ts';
+import { useFreshWorlds } from './support/action-world.ts';
+import type { FakeGemini } from './support/fake-gemini.ts';
+import type { FakeGitHub } from './support/fake-github.ts';
 import type { GitRemote } from './support/git-remote.ts';
 
 /**
@@ -28,29 +20,12 @@ const SLOW_MS = 120_000;
 
 let gemini: FakeGemini;
 const key = secretKey();
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  await buildActions();
-  gemini = await startFakeGemini();
-}, 60_000);
-
-afterEach(async () => {
-  gemini.setHandler(undefined);
-  for (const c of cleanups.splice(0)) await c();
+const freshWorld = useFreshWorlds(TOKEN, (fake) => {
+  gemini = fake;
 });
 
-afterAll(async () => {
-  await gemini?.close();
-});
-
-async function world(): Promise<{ remote: GitRemote; github: FakeGitHub }> {
-  const [remote, github] = await Promise.all([makeLineupRemote(), startFakeGitHub({ token: TOKEN })]);
-  cleanups.push(
-    () => remote.cleanup(),
-    () => github.close(),
-  );
-  return { remote, github };
+function world(): Promise<{ remote: GitRemote; github: FakeGitHub }> {
+  return freshWorld();
 }
 
 async function start(
@@ -68,13 +43,7 @@ async function start(
       'open-pr': 'true',
       ...inputs,
     },
-    env: {
-      GITHUB_API_URL: w.github.url,
-      GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
-      GITHUB_REF: 'refs/heads/main',
-      GITHUB_EVENT_NAME: 'workflow_dispatch',
-      GOOGLE_GEMINI_BASE_URL: gemini.url,
-    },
+    env: runnerEnv({ github: w.github, gemini }, { event: 'workflow_dispatch' }),
   });
 }
 

@@ -8,19 +8,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   type ActionRun,
-  allFiles,
-  buildActions,
   checkout,
-  leakedLines,
-  makeLineupRemote,
   OWNER,
   REPO_NAME,
-  repoText,
   runAction,
+  runnerEnv,
   secretKey,
 } from './support/action-env.ts';
-import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
-import { type FakeGitHub, startFakeGitHub } from './support/fake-github.ts';
+import { expectSecretNowhere, useActionWorld } from './support/action-world.ts';
+import type { FakeGemini } from './support/fake-gemini.ts';
+import type { FakeGitHub } from './support/fake-github.ts';
 import { type GitRemote, git } from './support/git-remote.ts';
 
 const CASE = 'case-2025-01-19';
@@ -36,26 +33,16 @@ const key = secretKey();
 const runs: ActionRun[] = [];
 let prNumber = 0;
 
-function env(eventName: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    GITHUB_API_URL: extra.GITHUB_API_URL ?? github.url,
-    GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
-    GITHUB_EVENT_NAME: eventName,
-    GOOGLE_GEMINI_BASE_URL: gemini.url,
-    ...extra,
-  };
+function env(eventName: string, extra: Record<string, string> = {}): Record<string, string | undefined> {
+  return runnerEnv({ github, gemini }, { event: eventName, ref: null, extra });
 }
 
+useActionWorld({ token: TOKEN }, (w) => {
+  ({ gemini, github, remote } = w);
+});
+
 beforeAll(async () => {
-  await Promise.all([
-    buildActions(),
-    (async () => {
-      gemini = await startFakeGemini();
-      github = await startFakeGitHub({ token: TOKEN });
-      remote = await makeLineupRemote();
-      eventsDir = await mkdtemp(join(tmpdir(), 'lineup-events-'));
-    })(),
-  ]);
+  eventsDir = await mkdtemp(join(tmpdir(), 'lineup-events-'));
   github.setPermission(OWNER, REPO_NAME, 'alice', 'write');
   github.setPermission(OWNER, REPO_NAME, 'bob', 'read');
   // The PR under review, made the way the workflows make it.
@@ -77,8 +64,6 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([gemini?.close(), github?.close()]);
-  await remote?.cleanup();
   if (eventsDir) await rm(eventsDir, { recursive: true, force: true });
 });
 
@@ -458,13 +443,6 @@ describe('review-images, run as a runner runs it', () => {
   });
 
   test('the API key appears nowhere', async () => {
-    for (const run of runs) {
-      expect(leakedLines(run.stdout, key)).toEqual([]);
-      expect(run.stderr).not.toContain(key);
-      for (const text of Object.values(run.files)) expect(text).not.toContain(key);
-    }
-    for (const [path, bytes] of await allFiles(remote.bare)) expect(bytes.includes(key), path).toBe(false);
-    expect(await repoText(remote.bare)).not.toContain(key);
-    for (const r of github.requests) expect(r.rawBody).not.toContain(key);
+    await expectSecretNowhere(key, { runs, dirs: [remote.bare], github });
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { groupOutputs, parseCaseIds } from '../src/actions/batch-generate/group.ts';
 import { caseShare } from '../src/actions/batch-generate/group-batch.ts';
-import { groupCases } from '../src/actions/scan-missing/main.ts';
+import { groupCases } from '../src/actions/scan-missing/matrix.ts';
 import type { Progress } from '../src/batch/progress.ts';
 import type { BatchSummary } from '../src/batch/types.ts';
 import { InputErrors } from '../src/errors.ts';

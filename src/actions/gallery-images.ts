@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import type { BatchEvents } from '../batch/events.ts';
-import { BATCH_ID_PATTERN, readProgress } from '../batch/progress.ts';
+import { readProgress } from '../batch/progress.ts';
 import type { BatchSummary } from '../batch/types.ts';
 import { readCase } from '../cases/case-store.ts';
-import { isCaseId } from '../cases/ids.ts';
 import { readManifest } from '../cases/manifest-store.ts';
 import { type GalleryFailure, type GalleryImage, galleryImagesFromManifest } from '../github/gallery.ts';
+import { parseImagesBranch } from '../github/refs.ts';
 import { buildPrompt } from '../prompts/index.ts';
 
 /**
@@ -62,9 +62,9 @@ export async function casesOfBatch(root: string, batchId: string): Promise<strin
  * holds the batch's progress file, which lists its cases. Anything else is not a lineup branch.
  */
 export async function casesOfBranch(root: string, branch: string): Promise<string[]> {
-  const name = branch.startsWith('images/') ? branch.slice('images/'.length) : '';
-  if (isCaseId(name)) return [name];
-  if (BATCH_ID_PATTERN.test(name)) return casesOfBatch(root, name);
+  const named = parseImagesBranch(branch);
+  if (named?.kind === 'case') return [named.caseId];
+  if (named?.kind === 'batch') return casesOfBatch(root, named.batchId);
   return [];
 }
 

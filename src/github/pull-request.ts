@@ -63,22 +63,32 @@ function status(error: unknown): number | undefined {
     : undefined;
 }
 
+/**
+ * The pull requests of this repository whose head is `branch` (open ones, or all). The head filter
+ * is a search on GitHub's side; the ref is checked too so a fork's same-named branch never counts.
+ */
+export async function pullsOfBranch(
+  target: { octokit: Octokit; owner: string; repo: string },
+  branch: string,
+  state: 'open' | 'all',
+) {
+  const { octokit, owner, repo } = target;
+  const { data } = await octokit.rest.pulls.list({
+    owner,
+    repo,
+    state,
+    head: `${owner}:${branch}`,
+    per_page: 100,
+  });
+  return data.filter(
+    (pr) => pr.head.ref === branch && (pr.head.repo?.full_name ?? `${owner}/${repo}`) === `${owner}/${repo}`,
+  );
+}
+
 async function findOpen(
   o: UpsertPullRequestOptions,
 ): Promise<{ number: number; html_url: string } | undefined> {
-  const { data } = await o.octokit.rest.pulls.list({
-    owner: o.owner,
-    repo: o.repo,
-    state: 'open',
-    head: `${o.owner}:${o.head}`,
-    per_page: 100,
-  });
-  // The head filter is a search on GitHub's side; check the ref too so a fork's same-named branch never matches.
-  return data.find(
-    (pr) =>
-      pr.head.ref === o.head &&
-      (pr.head.repo?.full_name ?? `${o.owner}/${o.repo}`) === `${o.owner}/${o.repo}`,
-  );
+  return (await pullsOfBranch(o, o.head, 'open'))[0];
 }
 
 function errorText(error: unknown): string {

@@ -54,7 +54,7 @@ interface RunExtra {
   limiterShare?: LimiterShare;
 }
 
-interface ChosenRun {
+export interface ChosenRun {
   /** The new plan's images (in-flight ones left out), or undefined for a resume. */
   source: PlanSource | undefined;
   force: boolean;

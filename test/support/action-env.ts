@@ -4,6 +4,8 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from './cli.ts';
+import { artifactEnv, type FakeArtifactService } from './fake-artifact.ts';
+import { type FakeGitHub, startFakeGitHub } from './fake-github.ts';
 import { type GitRemote, git, makeGitRemote } from './git-remote.ts';
 
 export const OWNER = 'detective';
@@ -197,6 +199,59 @@ export async function makeLineupRemote(): Promise<GitRemote> {
   await git(remote.clone, ['commit', '-q', '-m', 'sample cases']);
   await git(remote.clone, ['push', '-q', 'origin', 'main']);
   return remote;
+}
+
+/** The fakes a step's calls go to (any of them). */
+export interface Fakes {
+  github?: { url: string };
+  gemini?: { url: string };
+  artifacts?: FakeArtifactService;
+}
+
+export interface RunnerEnvOptions {
+  /** GITHUB_EVENT_NAME. */
+  event: string;
+  /** GITHUB_REF: refs/heads/main unless given; null leaves it unset (a review's run, say). */
+  ref?: string | null;
+  runId?: number | string;
+  /** Set last: overrides anything above. */
+  extra?: Record<string, string | undefined>;
+}
+
+/**
+ * The variables a runner gives a step besides its inputs, pointed at the test's fakes: the fake
+ * GitHub's API, the repository, the event, the ref and run id, the fake Gemini, the artifact service.
+ */
+export function runnerEnv(fakes: Fakes, o: RunnerEnvOptions): Record<string, string | undefined> {
+  const ref = o.ref === undefined ? 'refs/heads/main' : o.ref;
+  return {
+    ...(fakes.github ? { GITHUB_API_URL: fakes.github.url } : {}),
+    GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
+    ...(ref === null ? {} : { GITHUB_REF: ref }),
+    GITHUB_EVENT_NAME: o.event,
+    ...(o.runId === undefined ? {} : { GITHUB_RUN_ID: String(o.runId) }),
+    ...(fakes.gemini ? { GOOGLE_GEMINI_BASE_URL: fakes.gemini.url } : {}),
+    ...(fakes.artifacts ? artifactEnv(fakes.artifacts) : {}),
+    ...o.extra,
+  };
+}
+
+/**
+ * A remote of its own (the sample cases, plus copies under `caseCopies`) and a fake GitHub taking
+ * `token`, for one test; both end with `cleanups` (which the test's afterEach runs).
+ */
+export async function startWorld(
+  token: string,
+  cleanups: Array<() => Promise<void>>,
+  caseCopies: readonly string[] = [],
+): Promise<{ remote: GitRemote; github: FakeGitHub }> {
+  const [remote, github] = await Promise.all([makeLineupRemote(), startFakeGitHub({ token })]);
+  cleanups.push(
+    () => remote.cleanup(),
+    () => github.close(),
+  );
+  if (caseCopies.length) await addCaseCopies(remote, caseCopies);
+  return { remote, github };
 }
 
 /** A fresh clone, like actions/checkout, optionally at a branch. */

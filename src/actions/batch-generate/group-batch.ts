@@ -2,15 +2,18 @@ import * as core from '@actions/core';
 import type { PlanItem } from '../../batch/plan.ts';
 import { imageKey, type Progress, readProgress, strip, writeProgress } from '../../batch/progress.ts';
 import type { BatchSummary } from '../../batch/types.ts';
+import { ExitCode } from '../../errors.ts';
 import { formatUsd } from '../../github/gallery.ts';
+import { imagesBranch } from '../../github/refs.ts';
 import { writeJobSummary } from '../../github/summary.ts';
 import type { PreparedRun } from '../../run/prepare-run.ts';
+import { errorMessage } from '../../util/error-message.ts';
 import type { Shutdown } from '../cancel.ts';
 import { logEvents } from '../gallery-images.ts';
 import { repository, workspace } from '../inputs.ts';
-import type { FinishedBatch } from './group.ts';
-import type { Inputs, Shared } from './main.ts';
-import { BranchPublisher } from './publish.ts';
+import { BranchPublisher, type FinishedBatch } from '../publish.ts';
+import type { Shared } from './generate.ts';
+import type { Inputs } from './inputs.ts';
 
 /**
  * One case's share of a batch over several cases: the same batch id, its images and the Batch
@@ -81,7 +84,8 @@ export async function submitGroupBatch(
   core.info(line);
   await writeJobSummary(`## lineup group batch ${result.batchId}\n\n${line}.\n`);
   await deps.upload(`${i.artifactName ?? 'lineup-report'}-${result.batchId}`, result);
-  if (result.exitCode === 1) core.setFailed(`${result.batchId}: ${result.stopReason ?? 'failed'}`);
+  if (result.exitCode === ExitCode.someFailed)
+    core.setFailed(`${result.batchId}: ${result.stopReason ?? 'failed'}`);
   return { result, ...(branches.length ? { branch: branches.join(' ') } : {}) };
 }
 
@@ -92,7 +96,7 @@ async function publishShares(root: string, i: Inputs, batchId: string, shared: S
   const pushed: string[] = [];
   try {
     for (const caseId of casesOf(full)) {
-      const branch = `images/${caseId}`;
+      const branch = imagesBranch(caseId);
       await writeProgress(root, caseShare(full, caseId));
       const publisher = new BranchPublisher({
         root,
@@ -115,7 +119,7 @@ async function publishShares(root: string, i: Inputs, batchId: string, shared: S
         pushed.push(branch);
       } catch (error) {
         core.error(
-          `${batchId}: ${caseId}'s share could not be pushed to ${branch}: ${error instanceof Error ? error.message : String(error)}; its images are in the Batch API job but no branch records it, so a later run plans them again`,
+          `${batchId}: ${caseId}'s share could not be pushed to ${branch}: ${errorMessage(error)}; its images are in the Batch API job but no branch records it, so a later run plans them again`,
           { title: `${caseId}: group batch not recorded` },
         );
       }

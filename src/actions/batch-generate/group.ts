@@ -2,9 +2,10 @@ import { relative } from 'node:path';
 import * as core from '@actions/core';
 import type { BatchSummary } from '../../batch/types.ts';
 import { assertCaseId } from '../../cases/ids.ts';
-import { InputError, InputErrors } from '../../errors.ts';
+import { ExitCode, InputError, InputErrors } from '../../errors.ts';
 import { escapeCell, formatUsd } from '../../github/gallery.ts';
 import { writeJobSummary } from '../../github/summary.ts';
+import type { FinishedBatch } from '../publish.ts';
 
 /**
  * The `case-ids` input: case ids separated by commas, spaces or newlines (a matrix entry of
@@ -24,14 +25,6 @@ export function parseCaseIds(value: string | undefined): string[] {
   }
   if (problems.length) throw new InputErrors(problems);
   return [...new Set(ids)];
-}
-
-/** A batch the action finished (generated, collected or submitted), with where it was published. */
-export interface FinishedBatch {
-  result: BatchSummary;
-  /** The branch pushed to (with commit). */
-  branch?: string;
-  pullRequestUrl?: string;
 }
 
 /** How one case of a group ended. */
@@ -69,7 +62,8 @@ export function groupOutputs(
   const results = batches.map((b) => b.result);
   const unique = (values: Array<string | undefined>) => [...new Set(values.filter(Boolean))].join(' ');
   const sum = (pick: (r: BatchSummary) => number) => results.reduce((n, r) => n + pick(r), 0);
-  const failed = results.some((r) => r.exitCode === 1) || outcomes.some((o) => o.error !== undefined);
+  const failed =
+    results.some((r) => r.exitCode === ExitCode.someFailed) || outcomes.some((o) => o.error !== undefined);
   return {
     'batch-id': results.map((r) => r.batchId).join(' '),
     total: String(sum((r) => r.total)),
@@ -80,13 +74,13 @@ export function groupOutputs(
     'pull-request-url': unique(batches.map((b) => b.pullRequestUrl)),
     'report-path': results.map((r) => relative(root, r.errorReportFile)).join(' '),
     // As one run would say it: a failure (a bad key included) outranks a stop on purpose.
-    'exit-code': String(failed ? 1 : stop ? 3 : 0),
+    'exit-code': String(failed ? ExitCode.someFailed : stop ? ExitCode.stoppedEarly : ExitCode.ok),
     'untouched-cases': stop ? stop.untouched.join(' ') : '',
   };
 }
 
 /** What a person does about the cases a stopped group never reached. */
-export function untouchedNote(stop: GroupStop): string {
+function untouchedNote(stop: GroupStop): string {
   if (stop.untouched.length === 0) return '';
   return (
     `${stop.untouched.length} case(s) left untouched (${stop.reason}): ${stop.untouched.join(', ')}. ` +

@@ -1,17 +1,13 @@
 import * as core from '@actions/core';
 import type { PlanItem } from '../../batch/plan.ts';
 import type { LimiterShare } from '../../batch/sync-run.ts';
+import type { Branches } from '../branches.ts';
 import type { Shutdown } from '../cancel.ts';
 import { failureMessage, workspace } from '../inputs.ts';
-import {
-  type CaseOutcome,
-  type FinishedBatch,
-  type GroupStop,
-  groupOutputs,
-  reportGroup,
-  stoppedEarly,
-} from './group.ts';
-import type { Branches, Inputs, Shared } from './main.ts';
+import type { FinishedBatch } from '../publish.ts';
+import type { Shared } from './generate.ts';
+import { type CaseOutcome, type GroupStop, groupOutputs, reportGroup, stoppedEarly } from './group.ts';
+import type { Inputs } from './inputs.ts';
 
 /** What the group needs from the one-case run (injected: main.ts owns it and calls this). */
 export interface GroupDeps {

@@ -1,0 +1,147 @@
+import { join } from 'node:path';
+import * as core from '@actions/core';
+import type { BatchSummary, PlannedImage } from '../../batch/types.ts';
+import { readCase } from '../../cases/case-store.ts';
+import { updateManifest } from '../../cases/manifest-store.ts';
+import { escapeCell } from '../../github/gallery.ts';
+import { annotateFailures } from '../../github/summary.ts';
+import { prepareRun } from '../../run/prepare-run.ts';
+import { logEvents, progressPath } from '../gallery-images.ts';
+import { exitStatus, pushToPullRequest, refreshPullRequest } from '../publish.ts';
+import { type Ctx, reply, stillOpen } from './pull-request.ts';
+
+/** An image a reviewer asked to have made again, with what to change. */
+export type RegenerateRequest = { caseId?: string; imageId: string; feedback: string };
+
+/** How regeneration runs: the action's provider, model and key. */
+export interface RegenerateSettings {
+  apiKey: string | undefined;
+  provider: 'gemini' | 'placeholder' | undefined;
+  model: string | undefined;
+}
+
+/** The images to regenerate, checked against the PR's cases so a comment can never reach outside them. */
+async function resolveTargets(
+  ctx: Ctx,
+  requests: readonly RegenerateRequest[],
+): Promise<{ images: PlannedImage[]; problems: string[] }> {
+  const images: PlannedImage[] = [];
+  const problems: string[] = [];
+  for (const r of requests) {
+    const caseId = r.caseId ?? (ctx.cases.length === 1 ? ctx.cases[0] : undefined);
+    if (!caseId) {
+      problems.push(
+        `\`${r.imageId}\`: this pull request spans several cases; name one, e.g. \`${ctx.cases[0]}/${r.imageId}\``,
+      );
+      continue;
+    }
+    if (!ctx.cases.includes(caseId)) {
+      problems.push(`\`${caseId}\` is not a case of this pull request`);
+      continue;
+    }
+    const data = await readCase(ctx.root, caseId);
+    if (r.imageId !== 'scene' && !data.suspects.some((s) => s.id === r.imageId)) {
+      problems.push(`\`${caseId}\` has no \`${r.imageId}\``);
+      continue;
+    }
+    // The feedback is a string field of the plan; it reaches the prompt and nothing else.
+    const feedback = r.feedback ? { feedback: r.feedback } : {};
+    images.push(
+      r.imageId === 'scene'
+        ? { type: 'scene', caseId, ...feedback }
+        : { type: 'suspect', caseId, suspectId: r.imageId, ...feedback },
+    );
+  }
+  return { images, problems };
+}
+
+/**
+ * Generates `images` again through the run entry every face uses (prepareRun): never a placeholder
+ * without asking, the action's spelling of the inputs, forced since the files exist.
+ */
+async function runRegeneration(
+  ctx: Ctx,
+  settings: RegenerateSettings,
+  images: PlannedImage[],
+): Promise<BatchSummary | undefined> {
+  const setup = await prepareRun(ctx.root, settings, {
+    apiKey: settings.apiKey,
+    allowFallback: false,
+    warn: (message) => core.warning(message),
+    flag: (name) => name,
+    keyName: 'gemini-api-key',
+  });
+  const run = await setup.choose({ scanAll: true, fix: true, found: images, force: true });
+  let grouped = false;
+  const result = await run
+    .run({
+      // Two PRs regenerated on one day must not both claim batch-<day>-001 (each commits its progress file).
+      batchIdScope: `review-${process.env.GITHUB_RUN_ID || 'local'}-${process.env.GITHUB_RUN_ATTEMPT || '1'}-pr${ctx.pr}`,
+      events: logEvents(),
+      onBatchId: (batchId) => {
+        core.setOutput('batch-id', batchId);
+        core.startGroup(`Batch ${batchId}`);
+        grouped = true;
+      },
+    })
+    .finally(() => {
+      if (grouped) core.endGroup();
+    });
+  return result.batchId === null ? undefined : result;
+}
+
+/** The regenerated images await review again; the feedback that produced them is kept for the reviewer. */
+async function keepFeedback(ctx: Ctx, images: PlannedImage[], result: BatchSummary): Promise<void> {
+  const feedbackOf = new Map(
+    images.map((i) => [`${i.caseId}/${i.suspectId ?? 'scene'}`, i.feedback ?? null]),
+  );
+  for (const g of result.generated) {
+    await updateManifest(ctx.root, g.caseId, (m) => {
+      const entry = m.images[g.imageId];
+      if (entry)
+        entry.review = { ...entry.review, feedback: feedbackOf.get(`${g.caseId}/${g.imageId}`) ?? null };
+    });
+  }
+}
+
+export async function regenerate(
+  ctx: Ctx,
+  settings: RegenerateSettings,
+  actor: string,
+  requests: readonly RegenerateRequest[],
+): Promise<void> {
+  const { images, problems } = await resolveTargets(ctx, requests);
+  if (images.length === 0) {
+    await reply(ctx, `@${actor} nothing to regenerate.\n\n${problems.map((p) => `- ${p}`).join('\n')}`);
+    return;
+  }
+  const result = await runRegeneration(ctx, settings, images);
+  if (!result) return;
+  annotateFailures(result.failures);
+  await keepFeedback(ctx, images, result);
+  if (!(await stillOpen(ctx, actor, 'regeneration'))) return;
+  const touched = [...new Set(images.map((i) => i.caseId))];
+  const commit = await pushToPullRequest(
+    ctx,
+    [...touched.map((id) => join('cases', id, 'images')), progressPath(result.batchId)],
+    `lineup: regenerated ${result.generated.length} image(s) for #${ctx.pr} (${result.batchId})`,
+  );
+  await refreshPullRequest(ctx, commit.sha, { batchId: result.batchId, summary: result });
+
+  const done = result.generated.map((g) => `\`${g.caseId}/${g.imageId}\``).join(', ') || 'none';
+  const failed = result.failures.map(
+    (f) => `\`${f.caseId}/${f.suspectId ?? 'scene'}\` (${escapeCell(f.errorType)})`,
+  );
+  await reply(
+    ctx,
+    [
+      `Regenerated for @${actor}: ${done}, at ${commit.sha.slice(0, 12)}.`,
+      ...(failed.length ? [`Failed: ${failed.join(', ')}; see the workflow run.`] : []),
+      ...problems.map((p) => `- skipped: ${p}`),
+    ].join('\n'),
+  );
+  exitStatus(result, {
+    stopped: `Stopped early: ${result.stopReason ?? 'stopped'}`,
+    failed: `${result.failed} image(s) failed to regenerate`,
+  });
+}
