@@ -1,19 +1,15 @@
-import { readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
-import { parseCase, readCase } from '../cases/case-store.ts';
+import { readdirSync, statSync } from 'node:fs';
+import { readCase } from '../cases/case-store.ts';
 import { isCaseId } from '../cases/ids.ts';
-import { parseManifest } from '../cases/manifest-store.ts';
 import { caseDir, casesDir, EXTENSION_FOR_MIME } from '../cases/paths.ts';
-import type { Case, Manifest, ManifestEntry } from '../cases/schema.ts';
 import { InputError } from '../errors.ts';
 import type { PlannedImage } from '../images/types.ts';
-import { buildPrompt } from '../prompts/index.ts';
 import { isPlaceholderPng } from '../providers/placeholder.ts';
-import { recordedStyleSha, styleShaSync } from '../styles/style-sheet.ts';
+import { styleShaSync } from '../styles/style-sheet.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
-import { displayPath } from '../util/read-json.ts';
-import { quickCase, quickManifest } from './quick-parse.ts';
+import { readRecord, recordThroughIndex, type ScanEntry } from './case-record.ts';
 import { type FileFacts, readFileFacts } from './read-head.ts';
-import { type CaseRecord, defaultIndexFile, type EntryRecord, fileKey, ScanIndex } from './scan-index.ts';
+import { type CaseRecord, defaultIndexFile, type EntryRecord, ScanIndex } from './scan-index.ts';
 
 /**
  * What the scan can say about one image. The first five mean "generate it (again)"; `unrecorded`
@@ -79,46 +75,6 @@ export function imagesToGenerate(report: ScanReport): PlannedImage[] {
 
 const EXTENSIONS = Object.values(EXTENSION_FOR_MIME);
 
-/** The text of a file, or null when it does not exist. */
-function readTextSync(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    throw new InputError(`cannot be read (${code ?? 'error'})`, { file: displayPath(path) });
-  }
-}
-
-/** JSON.parse, or undefined when the text is not JSON (the schema's parse then words the error). */
-function tryJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/*
- * case.json and manifest.json are read synchronously for the same reason as the image heads (see
- * read-head.ts). A document the quick check is sure of is used as parsed; anything else goes
- * through the same parseCase / parseManifest as readCase and readManifest, so every problem is
- * worded the same way (see quick-parse.ts).
- */
-function loadCase(dir: string, caseId: string): Case | null {
-  const file = `${dir}/case.json`;
-  const text = readTextSync(file);
-  if (text === null) return null;
-  return quickCase(tryJson(text), caseId) ?? parseCase(text, caseId, file);
-}
-
-function loadManifest(dir: string, caseId: string): Manifest {
-  const file = `${dir}/images/manifest.json`;
-  const text = readTextSync(file);
-  if (text === null) return { caseId, images: {} };
-  return quickManifest(tryJson(text), caseId) ?? parseManifest(text, caseId, file);
-}
-
 /**
  * The image's file and what its first and last bytes say: the file the manifest names if it is
  * there, else the first known extension found. Opening is the existence test, so no directory
@@ -179,9 +135,6 @@ function newStatus(caseId: string, imageId: string): ImageStatus {
     : { caseId, imageId, type: 'suspect', suspectId: imageId, file: null, findings: [], details: [] };
 }
 
-/** An entry as the scan needs it; `promptError` when building its prompt failed (never indexed). */
-type ScanEntry = EntryRecord & { promptError?: unknown };
-
 interface CaseFiles {
   caseId: string;
   record: CaseRecord;
@@ -238,45 +191,6 @@ function inspectImage(files: CaseFiles, imageId: string): ImageStatus {
   return status;
 }
 
-/** What the scan keeps of one manifest entry, with today's prompt already compared. */
-function entryRecord(data: Case, imageId: string, entry: ManifestEntry): ScanEntry {
-  const out: ScanEntry = {
-    file: entry.file,
-    bytes: entry.bytes,
-    mtimeMs: entry.mtimeMs,
-    placeholder: entry.provider === 'placeholder',
-    stale: false,
-    review: entry.review.status,
-    styleSha: recordedStyleSha(entry) ?? null,
-  };
-  try {
-    out.stale = entry.promptHash !== buildPrompt(data, imageId).promptHash;
-  } catch (error) {
-    out.promptError = error;
-  }
-  return out;
-}
-
-/** Reads and parses both files of a case; null when there is no case.json. */
-function readRecord(dir: string, caseId: string): CaseRecord | null {
-  const data = loadCase(dir, caseId);
-  if (!data) return null;
-  const manifest = loadManifest(dir, caseId);
-  const imageIds = data.suspects.map((s) => s.id);
-  imageIds.push('scene');
-  const entries: Record<string, ScanEntry> = {};
-  for (const imageId of imageIds) {
-    const entry = Object.hasOwn(manifest.images, imageId) ? manifest.images[imageId] : undefined;
-    if (entry) entries[imageId] = entryRecord(data, imageId, entry);
-  }
-  return { imageIds, entries, artStyle: data.artStyle ?? null };
-}
-
-/** Records whose prompts all built; a failing one is left out of the index, so it fails every scan. */
-function indexable(record: CaseRecord): boolean {
-  return Object.values(record.entries).every((e: ScanEntry) => e.promptError === undefined);
-}
-
 /** How to scan. `trustRecorded: false` reads every image (the slow path, for comparison). */
 export interface ScanOptions {
   trustRecorded?: boolean;
@@ -296,42 +210,6 @@ function lazyMtime(path: string): () => number {
     mtimeMs ??= statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
     return mtimeMs;
   };
-}
-
-/** The file's stat; undefined when it does not exist; 'error' when it cannot be stat-ed (EACCES, ELOOP). */
-function statOrError(path: string): Stats | undefined | 'error' {
-  try {
-    return statSync(path, { throwIfNoEntry: false });
-  } catch {
-    return 'error';
-  }
-}
-
-/**
- * The case's record from the index when both files' stats match it; else read and parsed (and
- * offered to the index). `manifestMtimeMs` is the stat taken before reading, when there is one.
- */
-function recordThroughIndex(
-  index: ScanIndex,
-  dir: string,
-  caseId: string,
-): { record: CaseRecord | null; manifestMtimeMs?: number } {
-  // Stat before reading: a change after the stat then shows as a new stat next time.
-  const caseInfo = statOrError(`${dir}/case.json`);
-  if (!caseInfo) return { record: null };
-  const manifestInfo = statOrError(`${dir}/images/manifest.json`);
-  // A failed stat, or anything but plain files, takes the ordinary path, which words the error.
-  if (caseInfo === 'error' || manifestInfo === 'error') return { record: readRecord(dir, caseId) };
-  if (!caseInfo.isFile() || (manifestInfo && !manifestInfo.isFile()))
-    return { record: readRecord(dir, caseId) };
-  const caseKey = fileKey(caseInfo);
-  const manifestKey = fileKey(manifestInfo);
-  const manifestMtimeMs = manifestInfo?.mtimeMs ?? 0;
-  const cached = index.lookup(caseId, caseKey, manifestKey);
-  if (cached) return { record: cached, manifestMtimeMs };
-  const record = readRecord(dir, caseId);
-  if (record && indexable(record)) index.store(caseId, caseKey, manifestKey, record);
-  return { record, manifestMtimeMs };
 }
 
 /** null when the directory has no case.json (not a case); throws InputError when it is invalid. */
