@@ -8,7 +8,7 @@ import { caseFile, imageFile, manifestFile } from '../src/cases/paths.ts';
 import { regenerateMissing } from '../src/cli/scan-command.ts';
 import { buildPrompt } from '../src/prompts/index.ts';
 import { renderPlaceholderPng } from '../src/providers/placeholder.ts';
-import { SIZE_FOR_ASPECT } from '../src/providers/types.ts';
+import { type ProviderName, SIZE_FOR_ASPECT } from '../src/providers/types.ts';
 import { toBatchFile } from '../src/scan/export.ts';
 import { imagesToGenerate, type ScanReport, scanAll } from '../src/scan/scan.ts';
 import { defaultIndexFile } from '../src/scan/scan-index.ts';
@@ -170,7 +170,7 @@ describe('scan trusting stamped images', () => {
     const built = buildPrompt(data, 'suspect-2');
     const bytes = renderPlaceholderPng(built.prompt, 864, 1184, 'suspect');
     // One sync save of `bytes` as `imageId`, credited to `provider`/`model`.
-    const save = (imageId: string, image: Uint8Array, provider: string, model: string) =>
+    const save = (imageId: string, image: Uint8Array, provider: ProviderName, model: string) =>
       saveImage(
         root,
         A,
