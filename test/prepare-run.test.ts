@@ -33,18 +33,18 @@ async function submit(type: 'scene' | 'all'): Promise<string> {
   return summary.batchId;
 }
 
+/** regenerate-missing-images --fix for CASE against the fake, writing to `out`. */
+function fixMissing(out: ReturnType<typeof captureOutput>): Promise<number> {
+  return regenerateMissing(world.root, { caseId: CASE, fix: true, apiBaseUrl: world.fake.url }, out, env());
+}
+
 describe('regenerate-missing-images --fix and images in flight', () => {
   test('leaves the images waiting in a Batch API job to that job', async () => {
     const waiting = await submit('scene');
     expect(world.batch.jobs).toHaveLength(1);
 
     const out = captureOutput();
-    const code = await regenerateMissing(
-      world.root,
-      { caseId: CASE, fix: true, apiBaseUrl: world.fake.url },
-      out,
-      env(),
-    );
+    const code = await fixMissing(out);
     expect(code).toBe(0);
     expect(generateCalls()).toBe(3);
     expect(out.errors).toContain(
@@ -68,12 +68,7 @@ describe('regenerate-missing-images --fix and images in flight', () => {
   test('generates nothing when every image is waiting', async () => {
     await submit('all');
     const out = captureOutput();
-    const code = await regenerateMissing(
-      world.root,
-      { caseId: CASE, fix: true, apiBaseUrl: world.fake.url },
-      out,
-      env(),
-    );
+    const code = await fixMissing(out);
     expect(code).toBe(0);
     expect(generateCalls()).toBe(0);
     expect(out.lines.join('\n')).toMatch(/Nothing to generate now: the images are waiting in Batch API jobs/);
