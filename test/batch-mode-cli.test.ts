@@ -2,27 +2,17 @@ import { expect, test } from 'vitest';
 import { readManifest } from '../src/cases/manifest-store.ts';
 import { runScript } from './support/cli.ts';
 import { TEST_KEY } from './support/engine.ts';
-import type { FakeGemini } from './support/fake-gemini.ts';
-import type { FakeGeminiBatch } from './support/fake-gemini-batch.ts';
-import { useFakeGeminiWithBatch } from './support/fake-world.ts';
+import { NO_DELAY_CONFIG, useBatchWorld } from './support/fake-world.ts';
 
-let fake: FakeGemini;
-let batch: FakeGeminiBatch;
-let root: string;
-useFakeGeminiWithBatch(
-  (world) => {
-    ({ fake, batch, root } = world);
-  },
-  { timing: { delayBetweenImages: 0 } },
-);
+const world = useBatchWorld(NO_DELAY_CONFIG);
 
-const gemini = () => ({ GEMINI_API_KEY: TEST_KEY, GOOGLE_GEMINI_BASE_URL: fake.url });
+const gemini = () => ({ GEMINI_API_KEY: TEST_KEY, GOOGLE_GEMINI_BASE_URL: world.fake.url });
 
 test('--mode batch submits and exits 0; --resume collects at the batch price', async () => {
   const estimate = await runScript(
     'batch-generate-images.ts',
     ['--case-id', 'case-2025-01-19', '--mode', 'batch', '--estimate-only', '--json'],
-    root,
+    world.root,
     gemini(),
   );
   expect(JSON.parse(estimate.stdout)).toMatchObject({
@@ -34,27 +24,29 @@ test('--mode batch submits and exits 0; --resume collects at the batch price', a
   const submit = await runScript(
     'batch-generate-images.ts',
     ['--case-id', 'case-2025-01-19', '--mode', 'batch'],
-    root,
+    world.root,
     gemini(),
   );
   expect(submit.stderr).toBe('');
   expect(submit.code).toBe(0);
   expect(submit.stdout).toMatch(/Submitted to the Gemini Batch API/);
   expect(submit.stdout).toContain('--resume batch-');
-  expect(batch.jobs).toHaveLength(1);
+  expect(world.batch.jobs).toHaveLength(1);
   const batchId = /--resume (batch-\S+)/.exec(submit.stdout)?.[1] ?? '';
 
-  await batch.advanceAll('succeeded');
+  await world.batch.advanceAll('succeeded');
   const collect = await runScript(
     'batch-generate-images.ts',
     ['--resume', batchId, '--json'],
-    root,
+    world.root,
     gemini(),
   );
   expect(collect.code).toBe(0);
   expect(JSON.parse(collect.stdout)).toMatchObject({ status: 'completed', successful: 4, costUsd: 0.0672 });
-  expect((await readManifest(root, 'case-2025-01-19')).images['suspect-1']).toMatchObject({ mode: 'batch' });
-  expect(fake.requests.filter((r) => r.path.endsWith(':generateContent'))).toHaveLength(0);
+  expect((await readManifest(world.root, 'case-2025-01-19')).images['suspect-1']).toMatchObject({
+    mode: 'batch',
+  });
+  expect(world.fake.requests.filter((r) => r.path.endsWith(':generateContent'))).toHaveLength(0);
   expect(collect.stdout + collect.stderr + submit.stdout).not.toContain(TEST_KEY);
 });
 
@@ -62,17 +54,17 @@ test('--mode batch without a key is refused (exit 2), and a bad mode too', async
   const noKey = await runScript(
     'batch-generate-images.ts',
     ['--case-id', 'case-2025-01-19', '--mode', 'batch'],
-    root,
+    world.root,
   );
   expect(noKey.code).toBe(2);
   expect(noKey.stderr).toMatch(/--mode batch needs the gemini provider/);
   const bad = await runScript(
     'batch-generate-images.ts',
     ['--case-id', 'case-2025-01-19', '--mode', 'later'],
-    root,
+    world.root,
     gemini(),
   );
   expect(bad.code).toBe(2);
   expect(bad.stderr).toMatch(/"later" is not a mode/);
-  expect(batch.calls).toHaveLength(0);
+  expect(world.batch.calls).toHaveLength(0);
 });

@@ -72,6 +72,12 @@ async function run(options: RunOptions): Promise<{ summary: BatchSummary; lines:
   return { summary: result, lines };
 }
 
+/** collectSubmitted with the real clients against the fake, on a virtual clock. */
+function collect() {
+  const { config, provider, batchClient } = clients();
+  return collectSubmitted(root, { config, provider, client: batchClient, clock: new VirtualClock() });
+}
+
 const generateCalls = () => fake.requests.filter((r) => r.path.endsWith(':generateContent')).length;
 
 function threeCases(): PlanSource {
@@ -226,13 +232,7 @@ describe('a crash between creating a job and recording it', () => {
     ]);
     expect(crashed.jobs?.[0]?.name).toBeUndefined();
 
-    const { config, provider, batchClient } = clients();
-    const collected = await collectSubmitted(root, {
-      config,
-      provider,
-      client: batchClient,
-      clock: new VirtualClock(),
-    });
+    const collected = await collect();
     expect(collected.map((s) => s.status)).toEqual(['submitted']);
     expect(batch.count('create')).toBe(1);
     expect(batch.jobs).toHaveLength(1);
@@ -457,13 +457,7 @@ describe('batches of several cases', () => {
     await run({ source: caseAll('case-2025-01-21') });
     const syncCalls = generateCalls();
     await batch.advance(await nameOf(a.summary.batchId), 'succeeded');
-    const { config, provider, batchClient } = clients();
-    const results = await collectSubmitted(root, {
-      config,
-      provider,
-      client: batchClient,
-      clock: new VirtualClock(),
-    });
+    const results = await collect();
     expect(results.map((r) => [r.batchId, r.status])).toEqual([
       [a.summary.batchId, 'completed'],
       [b.summary.batchId, 'submitted'],
@@ -514,13 +508,7 @@ describe('jobs stopped or lost', () => {
     const source = await withoutInFlight(root, caseAll(), () => undefined);
     expect(source).toEqual({ kind: 'images', images: [], options: {} });
     await batch.advanceAll('succeeded');
-    const { config, provider, batchClient } = clients();
-    const collected = await collectSubmitted(root, {
-      config,
-      provider,
-      client: batchClient,
-      clock: new VirtualClock(),
-    });
+    const collected = await collect();
     expect(collected).toHaveLength(1);
   });
 

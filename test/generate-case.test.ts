@@ -1,7 +1,4 @@
-import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CaseGenerationError,
@@ -15,11 +12,11 @@ import { caseSchema } from '../src/cases/schema.ts';
 import { generateCaseCommand } from '../src/cli/generate-case.ts';
 import { InputError } from '../src/errors.ts';
 import { buildPrompt } from '../src/prompts/index.ts';
+import { runScript } from './support/cli.ts';
 import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
 import { captureOutput } from './support/output.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
 const KEY = 'test-key-0123456789abcdefghijklmnopqrstu';
 
 function dates(from: string, n: number): string[] {
@@ -286,25 +283,7 @@ describe('generate-case with Gemini (fake server)', () => {
   it('exits 1 on an invalid answer and 2 on an existing case, from the command line', async () => {
     const root = await makeTempRoot();
     const run = (args: string[]) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
-        const child = spawn(
-          join(REPO, 'node_modules', '.bin', 'tsx'),
-          [join(REPO, 'scripts', 'generate-case.ts'), ...args],
-          {
-            cwd: root,
-            env: { ...process.env, GEMINI_API_KEY: KEY, GOOGLE_GEMINI_BASE_URL: fake.url },
-          },
-        );
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => {
-          stdout += d;
-        });
-        child.stderr.on('data', (d) => {
-          stderr += d;
-        });
-        child.on('close', (code) => resolveRun({ code, stdout, stderr }));
-      });
+      runScript('generate-case.ts', args, root, { GEMINI_API_KEY: KEY, GOOGLE_GEMINI_BASE_URL: fake.url });
     fake.enqueue({ kind: 'json', value: { title: 'No suspects at all' } });
     const invalid = await run(['--case-id', 'case-2025-08-01']);
     expect(invalid.code).toBe(1);

@@ -16,25 +16,9 @@ import {
   rawImageUrl,
 } from '../src/github/gallery.ts';
 import { annotateFailures, writeJobSummary } from '../src/github/summary.ts';
+import { galleryImage } from './support/gallery-image.ts';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
-
-function image(over: Partial<GalleryImage> = {}): GalleryImage {
-  return {
-    caseId: 'case-2025-01-19',
-    imageId: 'suspect-1',
-    name: 'Ada Finch',
-    file: 'cases/case-2025-01-19/images/suspect-1.png',
-    prompt: 'Portrait of Ada Finch, a botanist',
-    model: 'gemini-2.5-flash-image',
-    provider: 'gemini',
-    costUsd: 0.039,
-    mode: 'sync',
-    quality: [],
-    review: 'pending',
-    ...over,
-  };
-}
 
 const opts = (images: GalleryImage[]) => ({
   owner: 'acme',
@@ -98,8 +82,8 @@ describe('formatUsd', () => {
 
 describe('buildPullRequestBody', () => {
   const images = [
-    image(),
-    image({
+    galleryImage(),
+    galleryImage({
       imageId: 'scene',
       name: 'Crime scene',
       file: 'cases/case-2025-01-19/images/scene.png',
@@ -168,12 +152,12 @@ describe('buildPullRequestBody', () => {
   });
 
   test('text inside HTML is entity-escaped, not backslash-escaped', () => {
-    const md = buildPullRequestBody(opts([image({ name: 'Ada | <Finch> @x' })]));
+    const md = buildPullRequestBody(opts([galleryImage({ name: 'Ada | <Finch> @x' })]));
     expect(md).toContain('<summary>case-2025-01-19 / suspect-1: Ada &#124; &lt;Finch&gt; &#64;x</summary>');
   });
 
   test('case data cannot break the table or inject markup', () => {
-    const evil = image({
+    const evil = galleryImage({
       name: 'Eve | </td><script>alert(1)</script>\n| x | y |',
       prompt: '@everyone ![img](http://evil)',
     });
@@ -186,8 +170,8 @@ describe('buildPullRequestBody', () => {
   test('multi-case PRs explain the case-qualified command', () => {
     const md = buildPullRequestBody(
       opts([
-        image(),
-        image({ caseId: 'case-2025-01-20', file: 'cases/case-2025-01-20/images/suspect-1.png' }),
+        galleryImage(),
+        galleryImage({ caseId: 'case-2025-01-20', file: 'cases/case-2025-01-20/images/suspect-1.png' }),
       ]),
     );
     expect(md).toContain('several cases');

@@ -21,6 +21,11 @@ async function put(repo: string, path: string, content: string): Promise<void> {
   await writeFile(join(repo, path), content);
 }
 
+/** A fresh-mode commitAndPush of IMAGES from `cwd` to BRANCH, expecting the branch at `expectedTip`. */
+function pushFresh(cwd: string, message: string, expectedTip: string) {
+  return commitAndPush({ cwd, branch: BRANCH, paths: [IMAGES], message, fresh: true, expectedTip });
+}
+
 /**
  * Makes a second writer push to `branch` right after the clone's next fetch of it, i.e. between
  * commitAndPush's fetch and its push: the race a concurrent job produces. Fires once.
@@ -205,14 +210,7 @@ describe('commitAndPush', () => {
     await git(fresh, ['commit', '-q', '-m', 'main moved']);
     await git(fresh, ['push', '-q', 'origin', 'main']);
     await put(fresh, `${IMAGES}/suspect-2.png`, 'new');
-    const result = await commitAndPush({
-      cwd: fresh,
-      branch: BRANCH,
-      paths: [IMAGES],
-      message: 'new',
-      fresh: true,
-      expectedTip: old.sha,
-    });
+    const result = await pushFresh(fresh, 'new', old.sha);
 
     expect(result.changed).toBe(true);
     expect(await remote.log(BRANCH)).toEqual(['new', 'main moved', 'initial']);
@@ -224,14 +222,7 @@ describe('commitAndPush', () => {
     await put(remote.clone, `${IMAGES}/suspect-1.png`, 'old');
     const old = await commitAndPush({ cwd: remote.clone, branch: BRANCH, paths: [IMAGES], message: 'old' });
     const fresh = await remote.makeClone();
-    const result = await commitAndPush({
-      cwd: fresh,
-      branch: BRANCH,
-      paths: [IMAGES],
-      message: 'nothing',
-      fresh: true,
-      expectedTip: old.sha,
-    });
+    const result = await pushFresh(fresh, 'nothing', old.sha);
     expect(result).toEqual({ sha: await git(fresh, ['rev-parse', 'HEAD']), changed: false, attempts: 0 });
     expect(await git(remote.bare, ['rev-parse', BRANCH])).toBe(old.sha);
   });
@@ -251,16 +242,7 @@ describe('commitAndPush', () => {
     // The caller judged the old tip stale; the branch is elsewhere now.
     const fresh = await remote.makeClone();
     await put(fresh, `${IMAGES}/suspect-2.png`, 'new');
-    await expect(
-      commitAndPush({
-        cwd: fresh,
-        branch: BRANCH,
-        paths: [IMAGES],
-        message: 'new',
-        fresh: true,
-        expectedTip: old.sha,
-      }),
-    ).rejects.toThrow(/moved .*not starting it over/);
+    await expect(pushFresh(fresh, 'new', old.sha)).rejects.toThrow(/moved .*not starting it over/);
     expect(await git(remote.bare, ['rev-parse', BRANCH])).toBe(moved);
 
     // Someone pushes between the fetch and the push: the lease refuses, nothing is replaced.

@@ -43,25 +43,31 @@ function ihdr(width: number, height: number, depth: number, colorType: number, i
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
+/** Adam7's seven passes: first column, first row, column step, row step. */
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+] as const;
+
+/** Width and height of each sub-image an interlaced image of this size holds (empty passes left out). */
+function adam7Passes(width: number, height: number): Array<[number, number]> {
+  return ADAM7.map(([x0, y0, dx, dy]): [number, number] => [
+    Math.ceil(Math.max(0, width - x0) / dx),
+    Math.ceil(Math.max(0, height - y0) / dy),
+  ]).filter(([w, h]) => w && h);
+}
+
 /** Bytes of filtered image data a PNG of this shape holds (1 filter byte + packed pixels per row, per pass). */
 function filteredLength(width: number, height: number, bpp: number, interlace: number): number {
   const row = (w: number) => 1 + Math.ceil((w * bpp) / 8);
   if (!interlace) return height * row(width);
-  const passes = [
-    [0, 0, 8, 8],
-    [4, 0, 8, 8],
-    [0, 4, 4, 8],
-    [2, 0, 4, 4],
-    [0, 2, 2, 4],
-    [1, 0, 2, 2],
-    [0, 1, 1, 2],
-  ];
   let total = 0;
-  for (const [x0 = 0, y0 = 0, dx = 1, dy = 1] of passes) {
-    const w = Math.ceil(Math.max(0, width - x0) / dx);
-    const h = Math.ceil(Math.max(0, height - y0) / dy);
-    if (w && h) total += h * row(w);
-  }
+  for (const [w, h] of adam7Passes(width, height)) total += h * row(w);
   return total;
 }
 
@@ -93,21 +99,7 @@ function buildPng(o: {
       }
     };
     if (!interlace) zero(o.width, o.height);
-    else {
-      for (const [x0, y0, dx, dy] of [
-        [0, 0, 8, 8],
-        [4, 0, 8, 8],
-        [0, 4, 4, 8],
-        [2, 0, 4, 4],
-        [0, 2, 2, 4],
-        [1, 0, 2, 2],
-        [0, 1, 1, 2],
-      ] as const) {
-        const w = Math.ceil(Math.max(0, o.width - x0) / dx);
-        const h = Math.ceil(Math.max(0, o.height - y0) / dy);
-        if (w && h) zero(w, h);
-      }
-    }
+    else for (const [w, h] of adam7Passes(o.width, o.height)) zero(w, h);
   }
   const z = deflateSync(raw);
   const split = o.idatSplit ?? 1;

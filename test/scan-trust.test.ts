@@ -8,7 +8,7 @@ import { caseFile, imageFile, manifestFile } from '../src/cases/paths.ts';
 import { regenerateMissing } from '../src/cli/scan-command.ts';
 import { buildPrompt } from '../src/prompts/index.ts';
 import { renderPlaceholderPng } from '../src/providers/placeholder.ts';
-import { SIZE_FOR_ASPECT } from '../src/providers/types.ts';
+import { type ProviderName, SIZE_FOR_ASPECT } from '../src/providers/types.ts';
 import { toBatchFile } from '../src/scan/export.ts';
 import { imagesToGenerate, type ScanReport, scanAll } from '../src/scan/scan.ts';
 import { defaultIndexFile } from '../src/scan/scan-index.ts';
@@ -169,53 +169,34 @@ describe('scan trusting stamped images', () => {
     const data = await readCase(root, A);
     const built = buildPrompt(data, 'suspect-2');
     const bytes = renderPlaceholderPng(built.prompt, 864, 1184, 'suspect');
-    const saved = await saveImage(
-      root,
-      A,
-      'suspect-2',
-      {
-        ok: true,
-        bytes,
-        mimeType: 'image/png',
-        width: 864,
-        height: 1184,
-        provider: 'placeholder',
-        model: 'placeholder',
-        costUsd: 0,
-      },
-      {
-        batchId: 'batch-2025-01-19-002',
-        promptHash: built.promptHash,
-        attempts: 1,
-        generatedAt: 'x',
-        mode: 'sync',
-        quality: [],
-      },
-    );
+    // One sync save of `bytes` as `imageId`, credited to `provider`/`model`.
+    const save = (imageId: string, image: Uint8Array, provider: ProviderName, model: string) =>
+      saveImage(
+        root,
+        A,
+        imageId,
+        {
+          ok: true,
+          bytes: image,
+          mimeType: 'image/png',
+          width: 864,
+          height: 1184,
+          provider,
+          model,
+          costUsd: 0,
+        },
+        {
+          batchId: 'batch-2025-01-19-002',
+          promptHash: built.promptHash,
+          attempts: 1,
+          generatedAt: 'x',
+          mode: 'sync',
+          quality: [],
+        },
+      );
+    const saved = await save('suspect-2', bytes, 'placeholder', 'placeholder');
     expect(saved.entry.mtimeMs).toBeUndefined();
-    const broken = await saveImage(
-      root,
-      A,
-      'suspect-3',
-      {
-        ok: true,
-        bytes: bytes.subarray(0, 100),
-        mimeType: 'image/png',
-        width: 864,
-        height: 1184,
-        provider: 'gemini',
-        model: 'm',
-        costUsd: 0,
-      },
-      {
-        batchId: 'batch-2025-01-19-002',
-        promptHash: built.promptHash,
-        attempts: 1,
-        generatedAt: 'x',
-        mode: 'sync',
-        quality: [],
-      },
-    );
+    const broken = await save('suspect-3', bytes.subarray(0, 100), 'gemini', 'm');
     expect(broken.entry.mtimeMs).toBeUndefined();
   });
 });

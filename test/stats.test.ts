@@ -1,15 +1,12 @@
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { batchStats } from '../src/cli/batch-stats.ts';
 import { InputError } from '../src/errors.ts';
 import { chartFileFor, perDay, readBatchReports, statsRows, writeBatchStats } from '../src/stats/index.ts';
+import { REPO, runScript } from './support/cli.ts';
 import { captureOutput } from './support/output.ts';
 import { makeTempRoot } from './support/temp-root.ts';
-
-const REPO = fileURLToPath(new URL('..', import.meta.url));
 
 interface Fixture {
   batchId: string;
@@ -193,24 +190,8 @@ describe('batch statistics', () => {
   it("runs as the seed's command line", async () => {
     const root = await rootWithReports();
     const run = (args: string[]) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
-        const child = spawn(
-          join(REPO, 'node_modules', '.bin', 'tsx'),
-          [join(REPO, 'scripts', 'batch-stats.ts'), ...args],
-          {
-            cwd: root,
-            env: { ...process.env, PATH: `${join(REPO, 'node_modules', '.bin')}:${process.env.PATH}` },
-          },
-        );
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => {
-          stdout += d;
-        });
-        child.stderr.on('data', (d) => {
-          stderr += d;
-        });
-        child.on('close', (code) => resolveRun({ code, stdout, stderr }));
+      runScript('batch-stats.ts', args, root, {
+        PATH: `${join(REPO, 'node_modules', '.bin')}:${process.env.PATH}`,
       });
     const ranged = await run(['--from', '2025-01-01', '--to', '2025-01-31']);
     expect(ranged.code).toBe(0);

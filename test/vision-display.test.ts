@@ -7,6 +7,7 @@ import { renderPreviewHtml } from '../src/preview/html.ts';
 import { checklistLine } from '../src/qa/display.ts';
 import { caseAll, runAgainstFake } from './support/engine.ts';
 import { type FakeGemini, startFakeGemini } from './support/fake-gemini.ts';
+import { galleryImage } from './support/gallery-image.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
 const FAILED: VisionVerdict = {
@@ -25,21 +26,15 @@ const NOT_JUDGED: VisionVerdict = {
   reason: 'network: timed out',
 };
 
+/** A gallery entry named for its image, with `vision`'s verdict when given. */
 function image(imageId: string, vision?: VisionVerdict): GalleryImage {
-  return {
-    caseId: 'case-2025-01-19',
+  return galleryImage({
     imageId,
     name: imageId,
     file: `cases/case-2025-01-19/images/${imageId}.png`,
     prompt: 'p',
-    model: 'gemini-2.5-flash-image',
-    provider: 'gemini',
-    costUsd: 0.039,
-    mode: 'sync',
-    quality: [],
-    review: 'pending',
     ...(vision ? { vision } : {}),
-  };
+  });
 }
 
 const gallery = (images: GalleryImage[]) => ({ owner: 'acme', repo: 'game', sha: 'a'.repeat(40), images });

@@ -42,3 +42,16 @@ export function useFakeGeminiWithBatch(
     await fake?.close();
   });
 }
+
+/** A lineup.config.json for the terminal commands that takes no pause between images. */
+export const NO_DELAY_CONFIG = { timing: { delayBetweenImages: 0 } };
+
+/**
+ * useFakeGeminiWithBatch as one object instead of a setter: its fields are the current test's
+ * fake, Batch API part and root (read them inside tests, not at the file's top level).
+ */
+export function useBatchWorld(config?: unknown): World & { batch: FakeGeminiBatch } {
+  const world = {} as World & { batch: FakeGeminiBatch };
+  useFakeGeminiWithBatch((started) => Object.assign(world, started), config);
+  return world;
+}
