@@ -13,9 +13,9 @@ export interface PlannedImage {
   type: 'suspect' | 'scene';
   caseId: string;
   /** Present for suspects (the batch file's field, README "scripts/batch-generate-images.ts"). */
-  suspectId?: string;
+  suspectId?: string | undefined;
   /** Attempts allowed for this image; the batch file's per-image `retries` overrides retry.maxAttempts. */
-  retries?: number;
+  retries?: number | undefined;
   /** Reviewer feedback appended to the prompt (regeneration from a PR review). */
-  feedback?: string;
+  feedback?: string | undefined;
 }
