@@ -25,7 +25,7 @@ export interface SessionOptions {
   config: Config;
   provider: ImageProvider;
   clock?: Clock;
-  events?: BatchEvents;
+  events?: BatchEvents | undefined;
 }
 
 /** Why a run ended early: a planned stop (exit 3) or one that needs a person (exit 1). */

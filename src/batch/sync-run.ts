@@ -16,15 +16,15 @@ export interface ExecuteOptions extends SessionOptions {
   progress: Progress;
   items: PlanItem[];
   /** Aborts the run (Ctrl-C): nothing new starts, in-flight requests end, the rest stays pending. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Gives up on the requests in flight (a runner about to kill the job): they are aborted, logged
    * as ABANDONED and left pending. A string reason of `signal` becomes the stop reason.
    */
-  abandon?: AbortSignal;
-  check?: ImageCheck;
+  abandon?: AbortSignal | undefined;
+  check?: ImageCheck | undefined;
   /** Redo images that another batch made since this one started (a resume with --force). */
-  force?: boolean;
+  force?: boolean | undefined;
   /** Requests already started today by earlier runs (for rateLimit.requestsPerDay); default: read from the progress files. */
   startedToday?: number;
   /** The vision judge, run on every image that passes the pixel checks (README, "Vision QA"). */
@@ -32,7 +32,7 @@ export interface ExecuteOptions extends SessionOptions {
   /** Cases whose suspects were made earlier in this batch (batch-mode results): their lineup is judged too. */
   lineupCases?: string[];
   /** One limiter for several batches run one after another (a group of cases in one CI job). */
-  limiterShare?: LimiterShare;
+  limiterShare?: LimiterShare | undefined;
 }
 
 /** Holds the limiter the first batch of a group made, so the later ones pace against the same starts. */

@@ -160,12 +160,12 @@ export async function prepareRun(root: string, options: RunOptions, face: RunFac
           mode,
           batchClient,
           check: createQualityCheck(root),
-          ...(extra.events ? { events: extra.events } : {}),
-          ...(extra.signal ? { signal: extra.signal } : {}),
-          ...(extra.abandon ? { abandon: extra.abandon } : {}),
-          ...(extra.onBatchId ? { onBatchId: extra.onBatchId } : {}),
+          events: extra.events,
+          signal: extra.signal,
+          abandon: extra.abandon,
+          onBatchId: extra.onBatchId,
           ...(extra.batchIdScope ? { batchIdScope: extra.batchIdScope } : {}),
-          ...(extra.limiterShare ? { limiterShare: extra.limiterShare } : {}),
+          limiterShare: extra.limiterShare,
         }),
     };
   };

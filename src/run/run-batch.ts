@@ -117,17 +117,17 @@ export interface RunRequest {
   force?: boolean;
   explicitMaxCost?: boolean;
   clock?: Clock;
-  events?: BatchEvents;
-  signal?: AbortSignal;
+  events?: BatchEvents | undefined;
+  signal?: AbortSignal | undefined;
   /** Gives up on requests in flight (see ExecuteOptions.abandon). */
-  abandon?: AbortSignal;
-  check?: ImageCheck;
+  abandon?: AbortSignal | undefined;
+  check?: ImageCheck | undefined;
   /** Makes new batch ids unique across parallel CI jobs (e.g. the run id and the case); see claimBatchId. */
   batchIdScope?: string;
   /** Shares one limiter across the batches of a group (see ExecuteOptions.limiterShare). */
-  limiterShare?: LimiterShare;
+  limiterShare?: LimiterShare | undefined;
   /** Called with the claimed batch id before the first request (actions publish it early). */
-  onBatchId?: (batchId: string) => void;
+  onBatchId?: ((batchId: string) => void) | undefined;
   /** `batch`: new batches are submitted as Gemini batch jobs instead of generated now. */
   mode?: 'sync' | 'batch';
   /** The Batch API, for new batch-mode batches and for resuming (collecting) them. */
@@ -158,10 +158,10 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
     client: request.batchClient,
     clock,
     ...request.batchOptions,
-    ...(request.events ? { events: request.events } : {}),
-    ...(request.signal ? { signal: request.signal } : {}),
-    ...(request.check ? { check: request.check } : {}),
-    ...(vision ? { vision } : {}),
+    events: request.events,
+    signal: request.signal,
+    check: request.check,
+    vision,
   };
   const claimed = request.resume
     ? await reload(request, request.resume, batchMode)
@@ -176,13 +176,13 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
     progress,
     items,
     clock,
-    ...(request.events ? { events: request.events } : {}),
-    ...(request.signal ? { signal: request.signal } : {}),
-    ...(request.abandon ? { abandon: request.abandon } : {}),
-    ...(request.limiterShare ? { limiterShare: request.limiterShare } : {}),
-    ...(request.check ? { check: request.check } : {}),
-    ...(request.force ? { force: true } : {}),
-    ...(vision ? { vision } : {}),
+    events: request.events,
+    signal: request.signal,
+    abandon: request.abandon,
+    limiterShare: request.limiterShare,
+    check: request.check,
+    force: request.force,
+    vision,
   });
 }
 

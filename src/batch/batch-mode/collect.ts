@@ -224,9 +224,9 @@ async function finishSynchronously(s: BatchSession, retryRecoverable: boolean): 
     items: todo,
     clock: s.clock,
     events,
-    ...(s.options.signal ? { signal: s.options.signal } : {}),
-    ...(s.options.check ? { check: s.options.check } : {}),
-    ...(s.options.vision ? { vision: s.options.vision } : {}),
+    signal: s.options.signal,
+    check: s.options.check,
+    vision: s.options.vision,
     lineupCases: [...new Set(s.generated.filter((g) => g.imageId !== 'scene').map((g) => g.caseId))],
   });
   const merged: BatchSummary = {

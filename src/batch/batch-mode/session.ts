@@ -22,11 +22,11 @@ export interface BatchModeOptions {
   /** The Batch API; required whenever a job has to be created or polled. */
   client?: BatchClient | undefined;
   clock?: Clock;
-  events?: BatchEvents;
-  signal?: AbortSignal;
-  check?: ImageCheck;
+  events?: BatchEvents | undefined;
+  signal?: AbortSignal | undefined;
+  check?: ImageCheck | undefined;
   /** The vision judge: batch results that pass the pixel checks are judged (flagged, never repaired). */
-  vision?: VisionReview;
+  vision?: VisionReview | undefined;
   limits?: ChunkLimits;
   /**
    * Called right after a job is created and before its name is written down. Tests throw here
