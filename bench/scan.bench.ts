@@ -189,6 +189,7 @@ const MODES = [
   'no index, stamps trusted',
   'no index, writing one',
   'a fresh checkout, as in CI (no stamp matches, no index)',
+  'a fresh clone scanned again (no stamp matches; from the index)',
 ] as const;
 type Mode = (typeof MODES)[number];
 
@@ -201,7 +202,8 @@ interface Round {
  * One round: the floor; the scan trusting stamped images without an index (the first local scan,
  * or LINEUP_SCAN_INDEX=0), then with none yet (it writes one), then with it; and the scan of a
  * fresh checkout: every image has a new mtime there, so no stamp matches and each is read, and CI
- * keeps no index.
+ * keeps no index; then, in that checkout, a local scan that writes the index and one that uses it
+ * (a clone scanned a second time).
  */
 async function round(root: string, name: string): Promise<Round> {
   const base = await timed(() => floor(root));
@@ -217,12 +219,16 @@ async function round(root: string, name: string): Promise<Round> {
   // A fresh checkout: every image has a new mtime, so no stamp matches; then back as it was.
   setImageTimes(root, new Date());
   const full = await timed(() => scanAll(root, { index: false }));
+  await rm(index, { force: true });
+  await scanAll(root, { index, clock });
+  const clone = await timed(() => scanAll(root, { index, clock }));
   setImageTimes(root, IMAGE_TIME);
   const runs: Record<Mode, Timing<ScanReport>> = {
     [MODES[0]]: warm,
     [MODES[1]]: stamps,
     [MODES[2]]: writing,
     [MODES[3]]: full,
+    [MODES[4]]: clone,
   };
   const lines = [
     `${name} run: floor (read case.json + manifest, stat ${base.value} images) ${seconds(base.ms)}`,

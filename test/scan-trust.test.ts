@@ -1,4 +1,5 @@
-import { access, mkdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { access, mkdir, readdir, readFile, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { saveImage } from '../src/batch/save-image.ts';
@@ -227,6 +228,36 @@ async function tamperReview(root: string, caseId: string, imageId: string, statu
   await writeFile(file, JSON.stringify(index));
 }
 
+/** Writes a stat into the index as the one a read of that image found clean. */
+async function tamperSeen(root: string, caseId: string, imageId: string, info: Stats): Promise<void> {
+  const file = indexOf(root);
+  const index = JSON.parse(await readFile(file, 'utf8'));
+  index.cases[caseId][3][imageId][7] = [info.size, info.mtimeMs, info.ctimeMs, info.ino];
+  await writeFile(file, JSON.stringify(index));
+}
+
+/** The index's recorded stats of read images, `case/image` to key (null when none). */
+async function seenKeys(root: string): Promise<Record<string, unknown>> {
+  const { cases } = JSON.parse(await readFile(indexOf(root), 'utf8'));
+  const out: Record<string, unknown> = {};
+  for (const [caseId, stored] of Object.entries(cases as Record<string, unknown[]>)) {
+    for (const [imageId, entry] of Object.entries(stored[3] as Record<string, unknown[]>)) {
+      out[`${caseId}/${imageId}`] = entry[7];
+    }
+  }
+  return out;
+}
+
+/** Gives every file in the cases' images/ directories a new mtime, as a fresh clone does. */
+async function asFreshClone(root: string, caseIds = [A, B, C]): Promise<void> {
+  const now = new Date();
+  for (const caseId of caseIds) {
+    const dir = join(root, 'cases', caseId, 'images');
+    for (const name of await readdir(dir))
+      if (name !== 'manifest.json') await utimes(join(dir, name), now, now);
+  }
+}
+
 describe('scan index', () => {
   it('gives what the full scan gives: cold, warm, and from a corrupt index', async () => {
     const root = await treeWithEveryFinding();
@@ -303,6 +334,57 @@ describe('scan index', () => {
     expect(findings(await scanAll(root, { index: indexOf(root), clock: LATER }))[`${A}/suspect-1`]).toBe(
       'stale',
     );
+  });
+
+  it('trusts an image a read found clean while its stat holds, as in a fresh clone', async () => {
+    const root = await treeWithEveryFinding();
+    // No image keeps the mtime its stamp recorded, so without the index every scan reads them all.
+    await asFreshClone(root);
+    const full = await scanAll(root, { trustRecorded: false });
+    expect(await scanAll(root, { index: indexOf(root), clock: LATER })).toEqual(full);
+    // Only images a stamp could vouch for are recorded: not the broken ones, not a placeholder PNG.
+    const seen = await seenKeys(root);
+    expect(seen[`${C}/scene`]).toHaveLength(4);
+    expect(seen[`${B}/suspect-1`]).toHaveLength(4);
+    for (const id of ['suspect-2', 'suspect-3', 'scene']) expect(seen[`${A}/${id}`]).toBeNull();
+    expect(seen[`${B}/suspect-2`]).toBeNull();
+    expect(seen[`${C}/suspect-3`]).toBeNull();
+    await settleIndex(root);
+    expect(await scanAll(root, { index: indexOf(root), clock: LATER })).toEqual(full);
+
+    // The record is used: garbage whose stat is written into it passes unread...
+    const file = imageFile(root, C, 'scene');
+    await writeFile(file, await sameSizeGarbage(file));
+    await tamperSeen(root, C, 'scene', await stat(file));
+    await settleIndex(root);
+    expect(findings(await scanAll(root, { index: indexOf(root), clock: LATER }))[`${C}/scene`]).toBe('');
+    // ...but not when the index is not newer than the file (racily clean)...
+    const changed = (await stat(file)).ctime;
+    await utimes(indexOf(root), changed, changed);
+    expect(findings(await scanAll(root, { index: indexOf(root), clock: LATER }))[`${C}/scene`]).toBe(
+      'corrupt',
+    );
+    // ...and any change to the file, even one that sets its mtime back, moves its ctime: read again.
+    await tamperSeen(root, C, 'scene', await stat(file));
+    await settleIndex(root);
+    const { mtime } = await stat(file);
+    await utimes(file, mtime, mtime);
+    expect(findings(await scanAll(root, { index: indexOf(root), clock: LATER }))[`${C}/scene`]).toBe(
+      'corrupt',
+    );
+    expect((await seenKeys(root))[`${C}/scene`]).toBeNull();
+  });
+
+  it('does not record the stat of an image changed just before the scan', async () => {
+    const root = await makeTempRoot();
+    await seed(root, A);
+    await scanAll(root, { index: indexOf(root), clock: LATER });
+    await settleIndex(root);
+    await asFreshClone(root, [A]);
+    await scanAll(root, { index: indexOf(root), clock: { now: () => Date.now() } });
+    expect(Object.values(await seenKeys(root))).toEqual([null, null, null, null]);
+    await scanAll(root, { index: indexOf(root), clock: LATER });
+    expect(Object.values(await seenKeys(root)).every((k) => Array.isArray(k))).toBe(true);
   });
 
   it('does not record a case whose files changed just before the scan', async () => {

@@ -1,4 +1,4 @@
-import { readFileSync, type Stats, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { parseCase } from '../cases/case-store.ts';
 import { parseManifest } from '../cases/manifest-store.ts';
 import type { Case, Manifest, ManifestEntry } from '../cases/schema.ts';
@@ -18,14 +18,41 @@ import { type CaseRecord, type EntryRecord, fileKey, type ScanIndex } from './sc
 /** An entry as the scan needs it; `promptError` when building its prompt failed (never indexed). */
 export type ScanEntry = EntryRecord & { promptError?: unknown };
 
-/** The text of a file, or null when it does not exist. */
-function readTextSync(path: string): string | null {
+/** Reused for every read: case.json and manifest.json files are a few KiB. */
+const SHARED = Buffer.allocUnsafe(64 * 1024);
+
+function unreadable(path: string, error: unknown): InputError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new InputError(`cannot be read (${code ?? 'error'})`, { file: displayPath(path) });
+}
+
+/** Reads the whole file, its stat from the same open: the manifest's mtime then costs no stat of its own. */
+function readOpen(fd: number): { text: string; mtimeMs: number } {
+  const info = fstatSync(fd);
+  const buffer = info.size <= SHARED.length ? SHARED : Buffer.allocUnsafe(info.size);
+  let filled = 0;
+  for (let n = 1; n > 0 && filled < info.size; filled += n) {
+    n = readSync(fd, buffer, filled, info.size - filled, filled);
+  }
+  return { text: buffer.toString('utf8', 0, filled), mtimeMs: info.mtimeMs };
+}
+
+/** The text and mtime of a file, or null when it does not exist. */
+function readTextSync(path: string): { text: string; mtimeMs: number } | null {
+  let fd: number;
   try {
-    return readFileSync(path, 'utf8');
+    fd = openSync(path, 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    throw new InputError(`cannot be read (${code ?? 'error'})`, { file: displayPath(path) });
+    throw unreadable(path, error);
+  }
+  try {
+    return readOpen(fd);
+  } catch (error) {
+    throw unreadable(path, error);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -46,16 +73,18 @@ function tryJson(text: string): unknown {
  */
 function loadCase(dir: string, caseId: string): Case | null {
   const file = `${dir}/case.json`;
-  const text = readTextSync(file);
-  if (text === null) return null;
-  return quickCase(tryJson(text), caseId) ?? parseCase(text, caseId, file);
+  const read = readTextSync(file);
+  if (read === null) return null;
+  return quickCase(tryJson(read.text), caseId) ?? parseCase(read.text, caseId, file);
 }
 
-function loadManifest(dir: string, caseId: string): Manifest {
+/** The manifest and its mtime (0 when there is none). */
+function loadManifest(dir: string, caseId: string): { manifest: Manifest; mtimeMs: number } {
   const file = `${dir}/images/manifest.json`;
-  const text = readTextSync(file);
-  if (text === null) return { caseId, images: {} };
-  return quickManifest(tryJson(text), caseId) ?? parseManifest(text, caseId, file);
+  const read = readTextSync(file);
+  if (read === null) return { manifest: { caseId, images: {} }, mtimeMs: 0 };
+  const manifest = quickManifest(tryJson(read.text), caseId) ?? parseManifest(read.text, caseId, file);
+  return { manifest, mtimeMs: read.mtimeMs };
 }
 
 /** What the scan keeps of one manifest entry, with today's prompt already compared. */
@@ -68,6 +97,7 @@ function entryRecord(data: Case, imageId: string, entry: ManifestEntry): ScanEnt
     stale: false,
     review: entry.review.status,
     styleSha: recordedStyleSha(entry) ?? null,
+    seen: null,
   };
   try {
     out.stale = entry.promptHash !== buildPrompt(data, imageId).promptHash;
@@ -77,11 +107,17 @@ function entryRecord(data: Case, imageId: string, entry: ManifestEntry): ScanEnt
   return out;
 }
 
-/** Reads and parses both files of a case; null when there is no case.json. */
-export function readRecord(dir: string, caseId: string): CaseRecord | null {
+/** A case's record (null when there is no case.json) and its manifest's mtime (0 when it has none). */
+export interface ReadRecord {
+  record: CaseRecord | null;
+  manifestMtimeMs: number;
+}
+
+/** Reads and parses both files of a case. */
+export function readRecord(dir: string, caseId: string): ReadRecord {
   const data = loadCase(dir, caseId);
-  if (!data) return null;
-  const manifest = loadManifest(dir, caseId);
+  if (!data) return { record: null, manifestMtimeMs: 0 };
+  const { manifest, mtimeMs } = loadManifest(dir, caseId);
   const imageIds = data.suspects.map((s) => s.id);
   imageIds.push('scene');
   const entries: Record<string, ScanEntry> = {};
@@ -89,7 +125,7 @@ export function readRecord(dir: string, caseId: string): CaseRecord | null {
     const entry = Object.hasOwn(manifest.images, imageId) ? manifest.images[imageId] : undefined;
     if (entry) entries[imageId] = entryRecord(data, imageId, entry);
   }
-  return { imageIds, entries, artStyle: data.artStyle ?? null };
+  return { record: { imageIds, entries, artStyle: data.artStyle ?? null }, manifestMtimeMs: mtimeMs };
 }
 
 /** Records whose prompts all built; a failing one is left out of the index, so it fails every scan. */
@@ -108,27 +144,22 @@ function statOrError(path: string): Stats | undefined | 'error' {
 
 /**
  * The case's record from the index when both files' stats match it; else read and parsed (and
- * offered to the index). `manifestMtimeMs` is the stat taken before reading, when there is one.
+ * offered to the index). `manifestMtimeMs` is then the stat taken before reading.
  */
-export function recordThroughIndex(
-  index: ScanIndex,
-  dir: string,
-  caseId: string,
-): { record: CaseRecord | null; manifestMtimeMs?: number } {
+export function recordThroughIndex(index: ScanIndex, dir: string, caseId: string): ReadRecord {
   // Stat before reading: a change after the stat then shows as a new stat next time.
   const caseInfo = statOrError(`${dir}/case.json`);
-  if (!caseInfo) return { record: null };
+  if (!caseInfo) return { record: null, manifestMtimeMs: 0 };
   const manifestInfo = statOrError(`${dir}/images/manifest.json`);
   // A failed stat, or anything but plain files, takes the ordinary path, which words the error.
-  if (caseInfo === 'error' || manifestInfo === 'error') return { record: readRecord(dir, caseId) };
-  if (!caseInfo.isFile() || (manifestInfo && !manifestInfo.isFile()))
-    return { record: readRecord(dir, caseId) };
+  if (caseInfo === 'error' || manifestInfo === 'error') return readRecord(dir, caseId);
+  if (!caseInfo.isFile() || (manifestInfo && !manifestInfo.isFile())) return readRecord(dir, caseId);
   const caseKey = fileKey(caseInfo);
   const manifestKey = fileKey(manifestInfo);
   const manifestMtimeMs = manifestInfo?.mtimeMs ?? 0;
   const cached = index.lookup(caseId, caseKey, manifestKey);
   if (cached) return { record: cached, manifestMtimeMs };
-  const record = readRecord(dir, caseId);
+  const { record } = readRecord(dir, caseId);
   if (record && indexable(record)) index.store(caseId, caseKey, manifestKey, record);
   return { record, manifestMtimeMs };
 }

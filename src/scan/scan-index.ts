@@ -8,9 +8,11 @@ import { removeStaleTemps } from '../util/atomic-write.ts';
 
 /*
  * The scan's index: what parsing each case.json and manifest.json told the scan, keyed by both
- * files' stats, as git's index keeps what it learnt about each file keyed by its stat. A second
- * scan of an unchanged tree then only stats files instead of reading, parsing and validating
- * 20,000 JSON documents and hashing 40,000 prompts. It is a cache, never a source of truth:
+ * files' stats, and the stat each image had when a read found it clean, as git's index keeps
+ * what it learnt about each file keyed by its stat. A second scan of an unchanged tree then only
+ * stats files instead of reading, parsing and validating 20,000 JSON documents, hashing 40,000
+ * prompts and reading image heads: also in a fresh clone, where no image has the mtime its
+ * manifest stamp recorded (see isTrusted in scan.ts). It is a cache, never a source of truth:
  *
  * - It lives beside git's own index, in `.git/lineup/scan-index.json` (a worktree's own git
  *   directory), where it is never committed, never shows in `git status` and needs no ignore rule;
@@ -23,7 +25,8 @@ import { removeStaleTemps } from '../util/atomic-write.ts';
  *   changed in the same time step as the one it was read in would otherwise keep its stat.
  * - A file changed less than RECENT_MS before the scan started is not recorded: it could change
  *   again within the same time step after the scan read it, keeping its stat (git smudges such
- *   "racily clean" entries for the same reason). The next scan records it.
+ *   "racily clean" entries for the same reason). The next scan records it. The same two rules
+ *   hold for an image's stat.
  * - Cases that could not be parsed are never recorded: they are parsed (and reported) every time.
  *
  * A fresh checkout (every CI run) has no index, and CI (`CI` or `GITHUB_ACTIONS` set, as GitHub
@@ -32,7 +35,7 @@ import { removeStaleTemps } from '../util/atomic-write.ts';
  */
 
 /** Bumped whenever what a record holds, or how the scan derives it, changes. */
-const FORMAT = 2;
+const FORMAT = 3;
 
 /**
  * How long a file must have stayed unchanged before the scan for its record to be kept: well over
@@ -50,6 +53,11 @@ export interface EntryRecord {
   review: string;
   /** sha256 of the style sheet the image was made with (its provenance), null when none. */
   styleSha: string | null;
+  /**
+   * The stat `file` had when a scan read it and found an image a stamp could vouch for (see
+   * isVouchable in trust.ts); null when none is recorded. Only an index lookup fills it.
+   */
+  seen: FileKey;
 }
 
 /** One case as the scan sees it: its image ids in scan order, and the entries the manifest has for them. */
@@ -63,7 +71,7 @@ export interface CaseRecord {
 /** size, mtimeMs, ctimeMs, ino of a file; null when it does not exist. */
 export type FileKey = [number, number, number, number] | null;
 
-type StoredEntry = [string, number, number | null, 0 | 1, 0 | 1, string, string | null];
+type StoredEntry = [string, number, number | null, 0 | 1, 0 | 1, string, string | null, FileKey];
 type StoredCase = [FileKey, FileKey, string[], Record<string, StoredEntry>, string | null];
 
 export function fileKey(info: Stats | undefined): FileKey {
@@ -117,10 +125,23 @@ function sameKey(a: FileKey, b: unknown): boolean {
   return b.length === 4 && a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
 }
 
+function isFileKey(k: unknown): k is FileKey {
+  return (
+    k === null ||
+    (Array.isArray(k) &&
+      k.length === 4 &&
+      typeof k[0] === 'number' &&
+      typeof k[1] === 'number' &&
+      typeof k[2] === 'number' &&
+      typeof k[3] === 'number')
+  );
+}
+
 function isStoredEntry(e: unknown): e is StoredEntry {
   return (
     Array.isArray(e) &&
-    e.length === 7 &&
+    e.length === 8 &&
+    isFileKey(e[7]) &&
     typeof e[0] === 'string' &&
     typeof e[1] === 'number' &&
     (e[2] === null || typeof e[2] === 'number') &&
@@ -150,6 +171,7 @@ function toRecord(stored: StoredCase): CaseRecord | null {
       stale: e[4] === 1,
       review: e[5],
       styleSha: e[6],
+      seen: e[7],
     };
   }
   return { imageIds, entries: out, artStyle };
@@ -166,6 +188,7 @@ function toStored(caseKey: FileKey, manifestKey: FileKey, record: CaseRecord): S
       e.stale ? 1 : 0,
       e.review,
       e.styleSha,
+      e.seen,
     ];
   }
   return [caseKey, manifestKey, record.imageIds, entries, record.artStyle];
@@ -236,6 +259,38 @@ export class ScanIndex {
   store(caseId: string, caseKey: FileKey, manifestKey: FileKey, record: CaseRecord): void {
     if (!changedBefore(caseKey, this.recentFrom) || !changedBefore(manifestKey, this.recentFrom)) return;
     this.fresh.set(caseId, toStored(caseKey, manifestKey, record));
+    this.changed = true;
+  }
+
+  /**
+   * Whether the image file's stat is the one a read found clean (`entry.seen`, from a lookup) and
+   * it was unchanged when the index was written. Allocates nothing: it runs for every image.
+   */
+  trustsImage(entry: EntryRecord, info: Stats): boolean {
+    const seen = entry.seen;
+    return (
+      seen !== null &&
+      seen[0] === info.size &&
+      seen[1] === info.mtimeMs &&
+      seen[2] === info.ctimeMs &&
+      seen[3] === info.ino &&
+      changedBefore(seen, this.oldMtimeMs)
+    );
+  }
+
+  /**
+   * Remembers, with the case's record, the stat `info` the image file had before a read found it
+   * clean, or forgets the one recorded (`info` null: the read found something). Kept only while
+   * the case's record is, and not for a file changed just before the scan (see RECENT_MS).
+   */
+  seenImage(caseId: string, imageId: string, info: Stats | null): void {
+    const stored = this.fresh.get(caseId)?.[3];
+    const entry = stored && Object.hasOwn(stored, imageId) ? stored[imageId] : undefined;
+    if (!entry) return;
+    const key = info && fileKey(info);
+    const kept = key && changedBefore(key, this.recentFrom) ? key : null;
+    if (kept === null && entry[7] === null) return;
+    entry[7] = kept;
     this.changed = true;
   }
 

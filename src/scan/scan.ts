@@ -1,15 +1,16 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, type Stats, statSync } from 'node:fs';
 import { readCase } from '../cases/case-store.ts';
 import { isCaseId } from '../cases/ids.ts';
 import { caseDir, casesDir, EXTENSION_FOR_MIME } from '../cases/paths.ts';
 import { InputError } from '../errors.ts';
 import type { PlannedImage } from '../images/types.ts';
 import { isPlaceholderPng } from '../providers/placeholder.ts';
-import { styleShaSync } from '../styles/style-sheet.ts';
+import { ScanStyleSheets } from '../styles/style-sheet.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
 import { readRecord, recordThroughIndex, type ScanEntry } from './case-record.ts';
 import { type FileFacts, readFileFacts } from './read-head.ts';
 import { type CaseRecord, defaultIndexFile, type EntryRecord, ScanIndex } from './scan-index.ts';
+import { isVouchable } from './trust.ts';
 
 /**
  * What the scan can say about one image. The first five mean "generate it (again)"; `unrecorded`
@@ -103,9 +104,23 @@ function findImage(
 }
 
 /**
+ * The stat of the file the manifest names for the image, when a stamp or the index could vouch
+ * for it; undefined otherwise. A file named for another image (a hand-edited manifest) is left to
+ * findImage, which ignores it.
+ */
+function namedStat(files: CaseFiles, imageId: string, entry: EntryRecord | undefined): Stats | undefined {
+  if (!entry || !files.trust || !entry.file.startsWith(`${imageId}.`)) return undefined;
+  if (entry.mtimeMs === undefined && !files.index) return undefined;
+  const info = statSync(`${files.dir}/${entry.file}`, { throwIfNoEntry: false });
+  return info?.isFile() ? info : undefined;
+}
+
+/**
  * Whether the scan may skip reading the image: the file the manifest names has the size and mtime
  * saveImage stamped right after writing it (only clean images are stamped, see trust.ts), as git's
- * index trusts a file whose stat it recorded.
+ * index trusts a file whose stat it recorded; or the scan index holds its stat from a read that
+ * found it clean (a fresh clone gives every file a new mtime, so there no stamp matches; see
+ * scan-index.ts).
  *
  * The racy case: a file replaced by another of the same size within the same mtime tick (file
  * times on Linux move in coarse steps of a few ms) would match the stamp. As in git's "racily
@@ -113,20 +128,16 @@ function findImage(
  * anyway: any change after the manifest was written gets an mtime at least the manifest's, so it
  * can no longer equal the stamp. What stays trusted is a replacement of the same size whose mtime
  * was set back to the stamp on purpose (`touch -d`, `cp -p`, `rsync -t`): git's index also
- * compares ctime and the inode to catch that; the stamp leaves them out to stay one small field,
- * and `validate-case` compares every file's sha256 and finds it. A fresh checkout gives every file
- * a new mtime, so there the scan reads every image.
+ * compares ctime and the inode to catch that, as the scan index does; the stamp leaves them out
+ * to stay one small field, and `validate-case` compares every file's sha256 and finds it.
  */
-function isTrusted(dir: string, imageId: string, entry: EntryRecord, manifestMtimeMs: () => number): boolean {
-  // A file named for another image (a hand-edited manifest) is left to findImage, which ignores it.
-  if (entry.mtimeMs === undefined || !entry.file.startsWith(`${imageId}.`)) return false;
-  const info = statSync(`${dir}/${entry.file}`, { throwIfNoEntry: false });
-  return (
-    info?.isFile() === true &&
+function isTrusted(files: CaseFiles, entry: EntryRecord, info: Stats): boolean {
+  const stamped =
+    entry.mtimeMs !== undefined &&
     info.size === entry.bytes &&
     info.mtimeMs === entry.mtimeMs &&
-    entry.mtimeMs < manifestMtimeMs()
-  );
+    entry.mtimeMs < files.manifestMtimeMs;
+  return stamped || (files.index?.trustsImage(entry, info) ?? false);
 }
 
 function newStatus(caseId: string, imageId: string): ImageStatus {
@@ -140,9 +151,11 @@ interface CaseFiles {
   record: CaseRecord;
   /** The case's images/ directory. */
   dir: string;
-  /** The manifest file's mtime (stat-ed once, on first need); 0 when there is none. */
-  manifestMtimeMs: () => number;
+  /** The manifest file's mtime; 0 when there is none. */
+  manifestMtimeMs: number;
   trust: boolean;
+  /** The scan index, when this scan keeps one and trusts recorded facts. */
+  index: ScanIndex | null;
   /** sha256 of the case's style sheet, undefined when it has none. */
   styleSha: string | undefined;
 }
@@ -157,12 +170,17 @@ function inspectImage(files: CaseFiles, imageId: string): ImageStatus {
   const { dir } = files;
   const status = newStatus(files.caseId, imageId);
   const entry: ScanEntry | undefined = files.record.entries[imageId];
-  if (entry && files.trust && isTrusted(dir, imageId, entry, files.manifestMtimeMs)) {
+  const info = namedStat(files, imageId, entry);
+  if (entry && info && isTrusted(files, entry, info)) {
     // What reading it would say: a clean image, a placeholder only by the manifest's word.
     status.file = entry.file;
     if (entry.placeholder) add(status, 'placeholder');
   } else {
     const found = findImage(dir, imageId, entry);
+    if (info && files.index) {
+      const clean = found !== null && found.file === entry?.file && isVouchable(found.file, found.facts);
+      files.index.seenImage(files.caseId, imageId, clean ? info : null);
+    }
     if (!found) {
       add(status, 'missing', entry ? `the manifest lists ${entry.file} but there is no file` : undefined);
       return status;
@@ -203,36 +221,36 @@ export interface ScanOptions {
   clock?: Pick<Clock, 'now'>;
 }
 
-/** The mtime of a file, once, on first call; 0 when it cannot be stat-ed (so nothing is trusted). */
-function lazyMtime(path: string): () => number {
-  let mtimeMs: number | undefined;
-  return () => {
-    mtimeMs ??= statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-    return mtimeMs;
-  };
+/** null when the directory has no case.json (not a case); throws InputError when it is invalid. */
+/** What one scan shares between its cases. */
+interface ScanContext {
+  root: string;
+  trust: boolean;
+  index: ScanIndex | null;
+  styles: ScanStyleSheets;
 }
 
-/** null when the directory has no case.json (not a case); throws InputError when it is invalid. */
-function scanCaseSync(
-  root: string,
-  caseId: string,
-  options: ScanOptions,
-  index: ScanIndex | null,
-): ImageStatus[] | null {
-  // caseDir checks the id before any path is built; the rest are plain concatenations of it.
-  const dir = caseDir(root, caseId);
+function scanContext(root: string, options: ScanOptions, index: ScanIndex | null): ScanContext {
   const trust = options.trustRecorded ?? true;
-  const { record, manifestMtimeMs } =
-    index && trust ? recordThroughIndex(index, dir, caseId) : { record: readRecord(dir, caseId) };
+  return { root, trust, index: trust ? index : null, styles: new ScanStyleSheets(root) };
+}
+
+function scanCaseSync(scan: ScanContext, caseId: string): ImageStatus[] | null {
+  // caseDir checks the id before any path is built; the rest are plain concatenations of it.
+  const dir = caseDir(scan.root, caseId);
+  const { index, trust } = scan;
+  const { record, manifestMtimeMs } = index
+    ? recordThroughIndex(index, dir, caseId)
+    : readRecord(dir, caseId);
   if (!record) return null;
   const files: CaseFiles = {
     caseId,
     record,
     dir: `${dir}/images`,
-    manifestMtimeMs:
-      manifestMtimeMs === undefined ? lazyMtime(`${dir}/images/manifest.json`) : () => manifestMtimeMs,
+    manifestMtimeMs,
     trust,
-    styleSha: styleShaSync(root, { id: caseId, ...(record.artStyle ? { artStyle: record.artStyle } : {}) }),
+    index,
+    styleSha: scan.styles.sha(dir, record.artStyle),
   };
   return record.imageIds.map((imageId) => inspectImage(files, imageId));
 }
@@ -243,7 +261,7 @@ export async function scanCase(
   caseId: string,
   options: ScanOptions = {},
 ): Promise<ImageStatus[]> {
-  const images = scanCaseSync(root, caseId, options, null);
+  const images = scanCaseSync(scanContext(root, options, null), caseId);
   if (images) return images;
   // readCase words the "no such case" error the same way every command does.
   await readCase(root, caseId);
@@ -281,11 +299,12 @@ export async function scanAll(
     indexFile && (options.trustRecorded ?? true)
       ? ScanIndex.open(indexFile, (options.clock ?? systemClock).now())
       : null;
+  const scan = scanContext(root, options, index);
   for (let i = 0; i < caseIds.length; i++) {
     if (i > 0 && i % CASES_PER_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
     const caseId = caseIds[i] as string;
     try {
-      const images = scanCaseSync(root, caseId, options, index);
+      const images = scanCaseSync(scan, caseId);
       if (!images) continue;
       report.cases += 1;
       for (const image of images) report.images.push(image);

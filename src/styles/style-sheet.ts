@@ -89,29 +89,44 @@ export async function findStyleSheet(
 const shaCache = new Map<string, { key: string; sha256: string }>();
 
 /**
- * The style sheet's sha256 for the synchronous scan (one failed open per case without one), or
- * undefined. A sheet that cannot be read counts as none here; planning reports it properly.
+ * The sheet's sha256 (hashed again only when its size or mtime changed); null when there is no
+ * file; undefined when it cannot be read, which counts as no sheet (planning reports it properly).
  */
-export function styleShaSync(
-  root: string,
-  data: { id: string; artStyle?: string | undefined },
-): string | undefined {
-  for (const path of candidates(root, data)) {
-    // No exception for the usual case (no sheet): a scan asks this of every case.
-    const info = statSync(path, { throwIfNoEntry: false });
-    if (!info) continue;
-    const key = `${info.size}:${info.mtimeMs}`;
-    const hit = shaCache.get(path);
-    if (hit?.key === key) return hit.sha256;
-    try {
-      const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
-      shaCache.set(path, { key, sha256 });
-      return sha256;
-    } catch {
-      return undefined;
-    }
+function sheetShaSync(path: string): string | null | undefined {
+  // No exception for the usual case (no sheet): a scan asks this of every case.
+  const info = statSync(path, { throwIfNoEntry: false });
+  if (!info) return null;
+  const key = `${info.size}:${info.mtimeMs}`;
+  const hit = shaCache.get(path);
+  if (hit?.key === key) return hit.sha256;
+  try {
+    const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
+    shaCache.set(path, { key, sha256 });
+    return sha256;
+  } catch {
+    return undefined;
   }
-  return undefined;
+}
+
+/**
+ * Style sheet hashes for one synchronous scan: each case's own sheet is looked for (one failed
+ * stat per case without one), a shared sheet once per art style and scan rather than once per case.
+ */
+export class ScanStyleSheets {
+  private readonly shared = new Map<string, string | undefined>();
+
+  constructor(private readonly root: string) {}
+
+  /** The sha256 of the sheet for the case in `dir` (its checked directory), undefined when it has none. */
+  sha(dir: string, artStyle: string | null): string | undefined {
+    const own = sheetShaSync(`${dir}/${CASE_STYLE_FILE}`);
+    if (own !== null) return own;
+    if (!artStyle) return undefined;
+    if (!this.shared.has(artStyle)) {
+      this.shared.set(artStyle, sheetShaSync(sharedStylePath(this.root, artStyle)) ?? undefined);
+    }
+    return this.shared.get(artStyle);
+  }
 }
 
 /** The style sheet an image was made with, from its provenance; undefined when none was sent. */
