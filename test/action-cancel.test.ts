@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { checkout, runnerEnv, type StartedAction, secretKey, startAction } from './support/action-env.ts';
+import {
+  cancelLikeARunner,
+  checkout,
+  runnerEnv,
+  type StartedAction,
+  secretKey,
+  startAction,
+} from './support/action-env.ts';
 import { useFreshWorlds } from './support/action-world.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
 import type { FakeGitHub } from './support/fake-github.ts';
@@ -51,26 +58,6 @@ async function start(
 function answerFastThenSlow(fast: number, slowMs = SLOW_MS): void {
   let seen = 0;
   gemini.setHandler(() => (seen++ < fast ? undefined : { kind: 'image', latencyMs: slowMs }));
-}
-
-/** Resolves true when the action ends within `ms`. */
-function endsWithin(child: StartedAction, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    child.done.then(() => true),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/** What a runner does to cancel a step; it stops early once the process has ended. */
-async function cancelLikeARunner(child: StartedAction): Promise<void> {
-  child.kill('SIGINT');
-  if (await endsWithin(child, 7_500)) return;
-  child.kill('SIGTERM');
-  if (await endsWithin(child, 2_500)) return;
-  child.kill('SIGKILL');
 }
 
 async function progressOnRemote(remote: GitRemote, batchId: string) {

@@ -8,12 +8,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   type ActionRun,
+  cancelLikeARunner,
   checkout,
   OWNER,
   REPO_NAME,
   runAction,
   runnerEnv,
+  type StartedAction,
   secretKey,
+  startAction,
 } from './support/action-env.ts';
 import { expectSecretNowhere, useActionWorld } from './support/action-world.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
@@ -67,19 +70,28 @@ afterAll(async () => {
   if (eventsDir) await rm(eventsDir, { recursive: true, force: true });
 });
 
-/** Runs review-images for an event, in a fresh checkout of the PR branch, as the workflow does. */
+/** Starts review-images for an event, in a fresh checkout of the PR branch, as the workflow does. */
+async function startReview(
+  eventName: string,
+  payload: unknown,
+  extraEnv: Record<string, string> = {},
+): Promise<StartedAction> {
+  const eventPath = join(eventsDir, `${randomUUID()}.json`);
+  await writeFile(eventPath, JSON.stringify(payload));
+  return startAction('review-images', {
+    cwd: await checkout(remote, BRANCH),
+    inputs: { 'event-path': eventPath, 'github-token': TOKEN, 'gemini-api-key': key },
+    env: env(eventName, extraEnv),
+  });
+}
+
+/** Runs review-images for an event to its end. */
 async function review(
   eventName: string,
   payload: unknown,
   extraEnv: Record<string, string> = {},
 ): Promise<ActionRun> {
-  const eventPath = join(eventsDir, `${randomUUID()}.json`);
-  await writeFile(eventPath, JSON.stringify(payload));
-  const run = await runAction('review-images', {
-    cwd: await checkout(remote, BRANCH),
-    inputs: { 'event-path': eventPath, 'github-token': TOKEN, 'gemini-api-key': key },
-    env: env(eventName, extraEnv),
-  });
+  const run = await (await startReview(eventName, payload, extraEnv)).done;
   runs.push(run);
   return run;
 }
@@ -360,6 +372,46 @@ describe('review-images, run as a runner runs it', () => {
       batchId,
     });
   });
+
+  test('a cancel mid-regeneration (SIGINT, SIGTERM at +7.5 s, kill at +10 s): what was made is pushed, the reply names what is left', async () => {
+    const before = await branchManifest();
+    const requests = gemini.requests.length;
+    // The first request answers at once; the other would answer long after the test.
+    let seen = 0;
+    gemini.setHandler(() => (seen++ < 1 ? undefined : { kind: 'image', latencyMs: 120_000 }));
+    try {
+      const child = await startReview(
+        'issue_comment',
+        commentEvent('alice', '/regenerate suspect-1 a grey scarf\n/regenerate suspect-3 a green hat'),
+      );
+      await child.waitForOutput(/PROGRESS: 1\/2/);
+      await gemini.waitForRequests(requests + 2);
+      await cancelLikeARunner(child);
+      const run = await child.done;
+      runs.push(run);
+      // Ended by itself within the in-flight window, before the runner's SIGTERM.
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.stdout).not.toContain('SIGTERM received');
+      expect(run.stdout).toMatch(/ABANDONED: \S+: the request in flight was given up/);
+      expect(run.stdout).toContain('::warning');
+
+      // The image that answered is on the PR branch; the other is as it was.
+      const after = await branchManifest();
+      const made = ['suspect-1', 'suspect-3'].filter(
+        (id) => after.images[id]?.sha256 !== before.images[id]?.sha256,
+      );
+      expect(made).toHaveLength(1);
+      const left = made[0] === 'suspect-1' ? 'suspect-3' : 'suspect-1';
+      expect(after.images[left]).toEqual(before.images[left]);
+      expect((await remote.log(BRANCH))[0]).toMatch(/^lineup: regenerated 1 image\(s\) for #1 /);
+      expect(github.issueComments.at(-1)?.body).toContain(
+        `Stopped early (cancelled (SIGINT)) before \`${CASE}/${left}\`; comment \`/regenerate\` again for it.`,
+      );
+      expect(gemini.requests.length - requests).toBe(2);
+    } finally {
+      gemini.setHandler(undefined);
+    }
+  }, 30_000);
 
   test('approve: every image of the PR approved in the manifest (by, at, PR number), committed to the branch', async () => {
     const run = await review('pull_request_review', await reviewEvent('approved', 'alice', 701));

@@ -301,3 +301,26 @@ export async function addCaseCopies(remote: GitRemote, ids: readonly string[]): 
   await git(remote.clone, ['commit', '-q', '-m', `${ids.length} more cases`]);
   await git(remote.clone, ['push', '-q', 'origin', 'main']);
 }
+
+/** Resolves true when the action ends within `ms`. */
+function endsWithin(child: StartedAction, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    child.done.then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * What a runner does to cancel a step: SIGINT, SIGTERM 7.5 s later, the kill 2.5 s after that
+ * (see README, "Cancelled and timed-out runs"); it stops early once the process has ended.
+ */
+export async function cancelLikeARunner(child: StartedAction): Promise<void> {
+  child.kill('SIGINT');
+  if (await endsWithin(child, 7_500)) return;
+  child.kill('SIGTERM');
+  if (await endsWithin(child, 2_500)) return;
+  child.kill('SIGKILL');
+}

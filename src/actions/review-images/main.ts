@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { z } from 'zod';
+import { Shutdown } from '../cancel.ts';
 import { apiKeyInput, input, parseInputs, runFace } from '../inputs.ts';
 import { readEvent } from './event.ts';
 import type { RegenerateSettings } from './regenerate.ts';
@@ -11,6 +12,7 @@ const schema = z.object({
   'github-token': input.text(),
   provider: input.oneOf('provider', ['gemini', 'placeholder'] as const),
   model: input.text(),
+  'deadline-minutes': input.number('deadline-minutes'),
 });
 
 /**
@@ -21,9 +23,21 @@ const schema = z.object({
 export async function run(): Promise<void> {
   // The secrets are masked before anything else runs, so they are read apart from the schema.
   const apiKey = apiKeyInput();
+  let shutdown: Shutdown | undefined;
   await runFace([apiKey, core.getInput('github-token').trim()], async () => {
     const inputs = parseInputs(schema);
-    const settings: RegenerateSettings = { apiKey, provider: inputs.provider, model: inputs.model };
+    const minutes = inputs['deadline-minutes'];
+    // Installed before the event is read: from here on a cancel never kills the process outright.
+    shutdown = new Shutdown({ deadlineMs: minutes ? minutes * 60_000 : undefined }).install();
+    const settings: RegenerateSettings = {
+      apiKey,
+      provider: inputs.provider,
+      model: inputs.model,
+      shutdown,
+    };
     await review(await readEvent(inputs['event-path']), inputs['github-token'] ?? '', settings);
   });
+  shutdown?.dispose();
+  // A cancelled run ends now: a request given up may still hold a socket, and the kill is near.
+  if (shutdown?.cancelled) process.exit();
 }

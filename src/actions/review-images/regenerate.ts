@@ -6,6 +6,7 @@ import { updateManifest } from '../../cases/manifest-store.ts';
 import { escapeCell } from '../../github/gallery.ts';
 import { annotateFailures } from '../../github/summary.ts';
 import { prepareRun } from '../../run/prepare-run.ts';
+import type { Shutdown } from '../cancel.ts';
 import { logEvents, progressPath } from '../gallery-images.ts';
 import { exitStatus, pushToPullRequest, refreshPullRequest } from '../publish.ts';
 import { type Ctx, reply, stillOpen } from './pull-request.ts';
@@ -13,11 +14,13 @@ import { type Ctx, reply, stillOpen } from './pull-request.ts';
 /** An image a reviewer asked to have made again, with what to change. */
 export type RegenerateRequest = { caseId?: string; imageId: string; feedback: string };
 
-/** How regeneration runs: the action's provider, model and key. */
+/** How regeneration runs: the action's provider, model and key, and how a runner may end it early. */
 export interface RegenerateSettings {
   apiKey: string | undefined;
   provider: 'gemini' | 'placeholder' | undefined;
   model: string | undefined;
+  /** A cancel or `deadline-minutes`: nothing new starts, and what was regenerated is pushed. */
+  shutdown: Shutdown;
 }
 
 /** The images to regenerate, checked against the PR's cases so a comment can never reach outside them. */
@@ -78,6 +81,8 @@ async function runRegeneration(
       // Two PRs regenerated on one day must not both claim batch-<day>-001 (each commits its progress file).
       batchIdScope: `review-${process.env.GITHUB_RUN_ID || 'local'}-${process.env.GITHUB_RUN_ATTEMPT || '1'}-pr${ctx.pr}`,
       events: logEvents(),
+      signal: settings.shutdown.signal,
+      abandon: settings.shutdown.abandon,
       onBatchId: (batchId) => {
         core.setOutput('batch-id', batchId);
         core.startGroup(`Batch ${batchId}`);
@@ -104,6 +109,27 @@ async function keepFeedback(ctx: Ctx, images: PlannedImage[], result: BatchSumma
   }
 }
 
+const nameOf = (caseId: string, imageId: string) => `\`${caseId}/${imageId}\``;
+
+/** What the reply says was made, what failed, and what a cancel or the deadline left undone. */
+function outcomeLines(actor: string, images: PlannedImage[], result: BatchSummary, sha: string): string[] {
+  const done = result.generated.map((g) => nameOf(g.caseId, g.imageId));
+  const failed = result.failures.map(
+    (f) => `${nameOf(f.caseId, f.suspectId ?? 'scene')} (${escapeCell(f.errorType)})`,
+  );
+  const ended = new Set([...done, ...result.failures.map((f) => nameOf(f.caseId, f.suspectId ?? 'scene'))]);
+  const left = images.map((i) => nameOf(i.caseId, i.suspectId ?? 'scene')).filter((n) => !ended.has(n));
+  return [
+    `Regenerated for @${actor}: ${done.join(', ') || 'none'}, at ${sha.slice(0, 12)}.`,
+    ...(failed.length ? [`Failed: ${failed.join(', ')}; see the workflow run.`] : []),
+    ...(result.status === 'stopped' && left.length
+      ? [
+          `Stopped early (${result.stopReason ?? 'stopped'}) before ${left.join(', ')}; comment \`/regenerate\` again for ${left.length === 1 ? 'it' : 'them'}.`,
+        ]
+      : []),
+  ];
+}
+
 export async function regenerate(
   ctx: Ctx,
   settings: RegenerateSettings,
@@ -128,17 +154,11 @@ export async function regenerate(
   );
   await refreshPullRequest(ctx, commit.sha, { batchId: result.batchId, summary: result });
 
-  const done = result.generated.map((g) => `\`${g.caseId}/${g.imageId}\``).join(', ') || 'none';
-  const failed = result.failures.map(
-    (f) => `\`${f.caseId}/${f.suspectId ?? 'scene'}\` (${escapeCell(f.errorType)})`,
-  );
   await reply(
     ctx,
-    [
-      `Regenerated for @${actor}: ${done}, at ${commit.sha.slice(0, 12)}.`,
-      ...(failed.length ? [`Failed: ${failed.join(', ')}; see the workflow run.`] : []),
-      ...problems.map((p) => `- skipped: ${p}`),
-    ].join('\n'),
+    [...outcomeLines(actor, images, result, commit.sha), ...problems.map((p) => `- skipped: ${p}`)].join(
+      '\n',
+    ),
   );
   exitStatus(result, {
     stopped: `Stopped early: ${result.stopReason ?? 'stopped'}`,
