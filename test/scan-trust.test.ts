@@ -359,7 +359,8 @@ describe('scan index', () => {
     await settleIndex(root);
     expect(findings(await scanAll(root, { index: indexOf(root), clock: LATER }))[`${C}/scene`]).toBe('');
     // ...but not when the index is not newer than the file (racily clean)...
-    const changed = (await stat(file)).ctime;
+    // (Seconds from the whole ms below the change: a Date would round .851 ms up, past it.)
+    const changed = Math.floor((await stat(file)).ctimeMs) / 1000;
     await utimes(indexOf(root), changed, changed);
     expect(findings(await scanAll(root, { index: indexOf(root), clock: LATER }))[`${C}/scene`]).toBe(
       'corrupt',

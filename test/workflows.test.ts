@@ -186,7 +186,12 @@ test('image-review: reviews and /regenerate comments only', () => {
   expect(String(gate.if)).toContain("startsWith(github.event.comment.body, '/regenerate')");
   const review = (doc.jobs as Record<string, Yaml>).review as Yaml;
   const step = steps(review).find((s) => s.uses === './actions/review-images') as Yaml;
-  expect(Object.keys(step.with as Yaml).sort()).toEqual(['event-path', 'gemini-api-key', 'github-token']);
+  expect(Object.keys(step.with as Yaml).sort()).toEqual([
+    'deadline-minutes',
+    'event-path',
+    'gemini-api-key',
+    'github-token',
+  ]);
 });
 
 test('artifact names differ across re-run attempts (an attempt cannot upload a name the run already has)', () => {
@@ -224,12 +229,12 @@ test('image-review: the gate asks GitHub for the author’s permission; only wri
   expect(steps(review as Yaml).some((s) => s.uses === './actions/review-images')).toBe(true);
 });
 
-test('every batch-generate step stops before its job times out (deadline-minutes below timeout-minutes)', () => {
+test('every step that generates stops before its job times out (deadline-minutes below timeout-minutes)', () => {
   let seen = 0;
   for (const file of workflowFiles) {
     for (const [name, job] of jobs(load(join(WORKFLOWS, file)))) {
       for (const step of steps(job)) {
-        if (step.uses !== './actions/batch-generate') continue;
+        if (step.uses !== './actions/batch-generate' && step.uses !== './actions/review-images') continue;
         seen += 1;
         const deadline = Number((step.with as Yaml)['deadline-minutes']);
         expect(deadline, `${file} job ${name}`).toBeGreaterThan(0);
@@ -237,7 +242,7 @@ test('every batch-generate step stops before its job times out (deadline-minutes
       }
     }
   }
-  expect(seen).toBe(3);
+  expect(seen).toBe(4);
 });
 
 test('image-review: every review runs the action from the default branch (a merged or closed PR still gets a reply)', () => {
