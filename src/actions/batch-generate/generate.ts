@@ -52,7 +52,9 @@ export async function generate(
   const root = workspace();
   const setup = await prepare(root, i);
   await continueBranches(root, i, shared.branches);
-  const collected = await collectEarlier(root, i, setup, shared.branches);
+  const collected = await collectEarlier(root, i, setup, shared.branches, shutdown);
+  // A cancel or the deadline during collection: what was collected is published, nothing new starts.
+  if (shutdown.signal.aborted) return collected.finished;
   const run = await setup.choose(i);
   if (run.estimateOnly) {
     await estimate(setup, run, shared);
@@ -95,6 +97,7 @@ async function collectEarlier(
   i: Inputs,
   setup: PreparedRun,
   branches: Branches,
+  shutdown: Shutdown,
 ): Promise<Collected> {
   const out: Collected = { finished: [], waiting: [] };
   const { config, provider, batchClient } = setup;
@@ -112,6 +115,10 @@ async function collectEarlier(
     provider,
     client: batchClient,
     events: logEvents(),
+    // A cancel or the deadline stops the synchronous fallback of dead jobs like any run; what was
+    // collected and made is published below, before the runner's kill.
+    signal: shutdown.signal,
+    abandon: shutdown.abandon,
     check: createQualityCheck(root),
     warn: (message) => core.warning(message),
   });

@@ -225,6 +225,7 @@ async function finishSynchronously(s: BatchSession, retryRecoverable: boolean): 
     clock: s.clock,
     events,
     signal: s.options.signal,
+    abandon: s.options.abandon,
     check: s.options.check,
     vision: s.options.vision,
     lineupCases: [...new Set(s.generated.filter((g) => g.imageId !== 'scene').map((g) => g.caseId))],

@@ -24,6 +24,8 @@ export interface BatchModeOptions {
   clock?: Clock;
   events?: BatchEvents | undefined;
   signal?: AbortSignal | undefined;
+  /** Gives up on requests in flight of the synchronous fallback (see ExecuteOptions.abandon). */
+  abandon?: AbortSignal | undefined;
   check?: ImageCheck | undefined;
   /** The vision judge: batch results that pass the pixel checks are judged (flagged, never repaired). */
   vision?: VisionReview | undefined;
