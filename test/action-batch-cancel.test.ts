@@ -82,7 +82,10 @@ describe('batch-generate with mode: batch, cancelled while collecting', () => {
     expect(progress).toMatchObject({ status: 'stopped', stopReason: 'cancelled (SIGINT)' });
     expect(progress.completed).toHaveLength(1);
     expect(progress.pending).toHaveLength(3);
-    // No second Batch API job: a cancelled night plans nothing new.
+    // No second Batch API job: a cancelled night plans nothing new, and says how to go on.
+    expect(run.stdout).toContain(
+      '::warning title=lineup batch stopped early::Stopped before planning new images (cancelled (SIGINT)); run the same workflow again to go on.',
+    );
     expect(batch.count('create')).toBe(1);
     gemini.setHandler(undefined);
   }, 60_000);

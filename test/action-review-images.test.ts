@@ -393,7 +393,7 @@ describe('review-images, run as a runner runs it', () => {
       expect(run.code, run.stdout + run.stderr).toBe(0);
       expect(run.stdout).not.toContain('SIGTERM received');
       expect(run.stdout).toMatch(/ABANDONED: \S+: the request in flight was given up/);
-      expect(run.stdout).toContain('::warning');
+      expect(run.stdout).toContain('::warning::Stopped early: cancelled (SIGINT)');
 
       // The image that answered is on the PR branch; the other is as it was.
       const after = await branchManifest();

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ if (!hasJq) {
 type Yaml = Record<string, unknown>;
 interface Step {
   id?: string;
+  if?: string;
   run?: string;
   env?: Record<string, string>;
 }
@@ -64,7 +66,7 @@ if (args[0] === 'pr' && args[1] === 'view') {
 `;
 
 let dir: string;
-let gateSteps: Step[];
+let gate: { steps: Step[]; outputs: Record<string, string> };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lineup-gate-'));
@@ -72,69 +74,99 @@ beforeAll(async () => {
   await writeFile(join(dir, 'gh'), `#!/bin/sh\nexec "${process.execPath}" "${join(dir, 'gh.cjs')}" "$@"\n`);
   await chmod(join(dir, 'gh'), 0o755);
   const doc = parse(await readFile(WORKFLOW, 'utf8')) as Yaml;
-  gateSteps = ((doc.jobs as Yaml).gate as { steps: Step[] }).steps;
+  gate = (doc.jobs as Yaml).gate as typeof gate;
 });
 
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** The values the runner would put for the step's `${{ }}` expressions. */
+/** The event the gate runs for: a pull request of this repository. */
 const EVENT = { repo: 'octo/cases', pr: '7' };
 
-/** The step's env with each expression replaced by what this event gives it. */
-function stepEnv(step: Step, actor: string): Record<string, string> {
-  const value = (expression: string): string => {
-    if (expression.includes('github.token')) return 'ghs_gate';
-    if (expression.includes('github.repository')) return EVENT.repo;
-    if (expression.includes('.number')) return EVENT.pr;
-    if (expression.includes('.login')) return actor;
-    throw new Error(`no test value for ${expression}`);
-  };
-  return Object.fromEntries(
-    Object.entries(step.env ?? {}).map(([k, v]) => [
-      k,
-      v.replace(/\$\{\{(.*?)\}\}/g, (_, e: string) => value(e)),
-    ]),
-  );
+/** Each step's outputs so far, by step id. */
+type StepOutputs = Record<string, Record<string, string>>;
+
+/**
+ * What the runner puts for an expression of the gate: the event's fields and the token, and
+ * `steps.<id>.outputs.<name>` ('' when unset). Anything else fails the test, so a new expression
+ * in the gate gets a value here before it is trusted.
+ */
+function evaluate(expression: string, actor: string, steps: StepOutputs): string {
+  const e = expression.trim();
+  const output = /^steps\.([\w-]+)\.outputs\.([\w-]+)$/.exec(e);
+  if (output) return steps[output[1] ?? '']?.[output[2] ?? ''] ?? '';
+  if (e === 'github.token') return 'ghs_gate';
+  if (e === 'github.repository') return EVENT.repo;
+  if (e === 'github.event.pull_request.number || github.event.issue.number') return EVENT.pr;
+  if (e === 'github.event.review.user.login || github.event.comment.user.login') return actor;
+  throw new Error(`no test value for the expression ${e}`);
+}
+
+/** `${{ … }}` replaced as the runner replaces it, before the shell ever sees the text. */
+function substitute(text: string, actor: string, steps: StepOutputs): string {
+  return text.replace(/\$\{\{(.*?)\}\}/g, (_, e: string) => evaluate(e, actor, steps));
+}
+
+/** A step's `if:` of the form the gate uses (`steps.<id>.outputs.<name> != ''`); anything else fails the test. */
+function stepRuns(step: Step, actor: string, steps: StepOutputs): boolean {
+  if (step.if === undefined) return true;
+  const test = /^(.+?) != ''$/.exec(step.if.trim());
+  if (!test) throw new Error(`the test cannot evaluate if: ${step.if}`);
+  return evaluate(test[1] ?? '', actor, steps) !== '';
+}
+
+async function readOutputs(file: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const line of (await readFile(file, 'utf8')).split('\n').filter(Boolean)) {
+    const at = line.indexOf('=');
+    out[line.slice(0, at)] = line.slice(at + 1);
+  }
+  return out;
 }
 
 interface GateRun {
+  /** The job's outputs, from its `outputs:` mapping. */
   outputs: Record<string, string>;
   comments: string[];
-  stdout: string;
 }
 
-/** Runs the gate's steps in order, as the runner does (a step whose `if:` is false is skipped). */
+/** Runs the gate's steps in order as the runner does: each with its own GITHUB_OUTPUT, skipped when its `if:` is false. */
 async function runGate(state: GhState, actor: string): Promise<GateRun> {
-  const output = join(dir, `output-${Math.random().toString(36).slice(2)}`);
-  const log = join(dir, `log-${Math.random().toString(36).slice(2)}`);
-  await writeFile(output, '');
+  const log = join(dir, `log-${randomUUID()}`);
   await writeFile(log, '');
   await writeFile(join(dir, 'state.json'), JSON.stringify(state));
-  const outputs: Record<string, string> = {};
-  let stdout = '';
-  for (const step of gateSteps) {
-    if (!step.run) continue;
-    // The second step runs only when the first found an images/* branch of this repository.
-    if (step.id === 'who' && !outputs['head-ref']) continue;
-    const run = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step.run], {
-      env: {
-        PATH: `${dir}:${process.env.PATH}`,
-        GITHUB_OUTPUT: output,
-        FAKE_GH_STATE: join(dir, 'state.json'),
-        FAKE_GH_LOG: log,
-        ...stepEnv(step, actor),
+  const steps: StepOutputs = {};
+  for (const step of gate.steps) {
+    if (!step.run || !stepRuns(step, actor, steps)) continue;
+    const output = join(dir, `output-${randomUUID()}`);
+    await writeFile(output, '');
+    const env = Object.fromEntries(
+      Object.entries(step.env ?? {}).map(([k, v]) => [k, substitute(v, actor, steps)]),
+    );
+    const run = spawnSync(
+      'bash',
+      ['--noprofile', '--norc', '-eo', 'pipefail', '-c', substitute(step.run, actor, steps)],
+      {
+        cwd: dir,
+        env: {
+          PATH: `${dir}:${process.env.PATH}`,
+          GITHUB_OUTPUT: output,
+          FAKE_GH_STATE: join(dir, 'state.json'),
+          FAKE_GH_LOG: log,
+          ...env,
+        },
+        encoding: 'utf8',
       },
-      encoding: 'utf8',
-    });
+    );
     expect(run.status, `${step.id}: ${run.stderr}`).toBe(0);
-    stdout += run.stdout;
-    for (const line of (await readFile(output, 'utf8')).split('\n').filter(Boolean)) {
-      const at = line.indexOf('=');
-      outputs[line.slice(0, at)] = line.slice(at + 1);
-    }
+    if (step.id) steps[step.id] = await readOutputs(output);
   }
+  const outputs = Object.fromEntries(
+    Object.entries(gate.outputs)
+      .map(([name, value]) => [name, substitute(value, actor, steps)])
+      .filter(([, value]) => value !== ''),
+  );
   const calls = (await readFile(log, 'utf8'))
     .split('\n')
     .filter(Boolean)
@@ -142,7 +174,7 @@ async function runGate(state: GhState, actor: string): Promise<GateRun> {
   const comments = calls
     .filter((c) => c[0] === 'pr' && c[1] === 'comment')
     .map((c) => c[c.indexOf('--body') + 1] ?? '');
-  return { outputs, comments, stdout };
+  return { outputs, comments };
 }
 
 const OPEN_IMAGES_PR = { headRefName: 'images/case-2025-01-19', isCrossRepository: false, state: 'OPEN' };
@@ -196,9 +228,10 @@ describe.skipIf(!hasJq)('the review gate, its shell steps run with a fake gh', (
   });
 
   test('an actor name is data: a login crafted as shell is never run', async () => {
-    const marker = join(dir, 'pwned');
-    const gate = await runGate({ pr: OPEN_IMAGES_PR, permission: null }, `x$(touch ${marker})`);
+    // The steps run in `dir`, so the marker needs no slash (a login with one would not reach the API).
+    const gate = await runGate({ pr: OPEN_IMAGES_PR, permission: null }, 'x$(touch pwned)`touch pwned`');
     expect(gate.outputs.allowed).toBe('false');
-    await expect(readFile(marker)).rejects.toThrow();
+    expect(gate.comments[0]).toContain('@x$(touch pwned)`touch pwned` only people with write access');
+    await expect(readFile(join(dir, 'pwned'))).rejects.toThrow();
   });
 });

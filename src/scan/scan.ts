@@ -232,7 +232,6 @@ export interface ScanOptions {
   clock?: Pick<Clock, 'now'>;
 }
 
-/** null when the directory has no case.json (not a case); throws InputError when it is invalid. */
 /** What one scan shares between its cases. */
 interface ScanContext {
   root: string;
@@ -246,6 +245,7 @@ function scanContext(root: string, options: ScanOptions, index: ScanIndex | null
   return { root, trust, index: trust ? index : null, styles: new ScanStyleSheets(root) };
 }
 
+/** null when the directory has no case.json (not a case); throws InputError when it is invalid. */
 function scanCaseSync(scan: ScanContext, caseId: string): ImageStatus[] | null {
   // caseDir checks the id before any path is built; the rest are plain concatenations of it.
   const dir = caseDir(scan.root, caseId);

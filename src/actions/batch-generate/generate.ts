@@ -8,6 +8,7 @@ import { BATCH_ID_PATTERN, readProgress } from '../../batch/progress.ts';
 import type { LimiterShare } from '../../batch/sync-run.ts';
 import { readBatchFile } from '../../cases/batch-file.ts';
 import { assertCaseId } from '../../cases/ids.ts';
+import { ExitCode } from '../../errors.ts';
 import { formatUsd } from '../../github/gallery.ts';
 import { branchOfBatch, imagesBranch } from '../../github/refs.ts';
 import { writeJobSummary } from '../../github/summary.ts';
@@ -53,8 +54,12 @@ export async function generate(
   const setup = await prepare(root, i);
   await continueBranches(root, i, shared.branches);
   const collected = await collectEarlier(root, i, setup, shared.branches, shutdown);
-  // A cancel or the deadline during collection: what was collected is published, nothing new starts.
-  if (shutdown.signal.aborted) return collected.finished;
+  // A cancel or the deadline during the nightly's collection: what was collected is published
+  // above, and nothing new is planned or submitted. (In sync mode the run below ends as stopped.)
+  if (i.mode === 'batch' && shutdown.signal.aborted) {
+    await stoppedBeforePlanning(String(shutdown.signal.reason), collected);
+    return collected.finished;
+  }
   const run = await setup.choose(i);
   if (run.estimateOnly) {
     await estimate(setup, run, shared);
@@ -218,6 +223,20 @@ async function nothingToGenerate(skipped: number, collected: Collected): Promise
   await writeJobSummary(
     `## lineup images\n\nNothing to generate: ${skipped} image(s) already present.${inFlight}\n`,
   );
+}
+
+/** A batch-mode run stopped after collecting: a warning says why and how to go on, and the step says so. */
+async function stoppedBeforePlanning(reason: string, collected: Collected): Promise<void> {
+  const waiting = collected.waiting.length
+    ? ` Waiting in Batch API jobs, collected next time: ${collected.waiting.join(', ')}.`
+    : '';
+  const message = `Stopped before planning new images (${reason}); run the same workflow again to go on.${waiting}`;
+  if (collected.finished.length === 0) {
+    // Nothing was collected, so no batch set the outputs or the job summary: this run's are these.
+    setOutputs({ total: 0, successful: 0, failed: 0, cost: 0, 'exit-code': ExitCode.stoppedEarly });
+    await writeJobSummary(`## lineup images\n\n${message}\n`);
+  }
+  core.warning(message, { title: 'lineup batch stopped early' });
 }
 
 function publishOptions(root: string, i: Inputs) {
