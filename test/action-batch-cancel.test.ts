@@ -7,7 +7,7 @@ import {
   secretKey,
   startAction,
 } from './support/action-env.ts';
-import { useActionWorld } from './support/action-world.ts';
+import { expectSecretNowhere, useActionWorld } from './support/action-world.ts';
 import type { FakeArtifactService } from './support/fake-artifact.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
 import type { FakeGeminiBatch } from './support/fake-gemini-batch.ts';
@@ -30,25 +30,31 @@ let github: FakeGitHub;
 let artifacts: FakeArtifactService;
 let remote: GitRemote;
 const key = secretKey();
+/** Every checkout a night ran in, searched for the key at the end. */
+const clones: string[] = [];
 
 useActionWorld({ token: TOKEN, batch: true, artifacts: true }, (w) => {
   ({ gemini, batch, github, artifacts, remote } = w);
 });
 
 function nightly(runId: number) {
-  return async () => ({
-    cwd: await checkout(remote),
-    inputs: {
-      'case-id': CASE,
-      fix: 'true',
-      mode: 'batch',
-      commit: 'true',
-      'open-pr': 'true',
-      'gemini-api-key': key,
-      'github-token': TOKEN,
-    },
-    env: runnerEnv({ github, gemini, artifacts }, { event: 'schedule', runId }),
-  });
+  return async () => {
+    const cwd = await checkout(remote);
+    clones.push(cwd);
+    return {
+      cwd,
+      inputs: {
+        'case-id': CASE,
+        fix: 'true',
+        mode: 'batch',
+        commit: 'true',
+        'open-pr': 'true',
+        'gemini-api-key': key,
+        'github-token': TOKEN,
+      },
+      env: runnerEnv({ github, gemini, artifacts }, { event: 'schedule', runId }),
+    };
+  };
 }
 
 describe('batch-generate with mode: batch, cancelled while collecting', () => {
@@ -88,5 +94,11 @@ describe('batch-generate with mode: batch, cancelled while collecting', () => {
     );
     expect(batch.count('create')).toBe(1);
     gemini.setHandler(undefined);
+    await expectSecretNowhere(key, {
+      runs: [night1, run],
+      dirs: [...clones, remote.bare],
+      github,
+      artifacts,
+    });
   }, 60_000);
 });
