@@ -37,29 +37,28 @@ useActionWorld({ token: TOKEN, batch: true, artifacts: true }, (w) => {
   ({ gemini, batch, github, artifacts, remote } = w);
 });
 
-function nightly(runId: number) {
-  return async () => {
-    const cwd = await checkout(remote);
-    clones.push(cwd);
-    return {
-      cwd,
-      inputs: {
-        'case-id': CASE,
-        fix: 'true',
-        mode: 'batch',
-        commit: 'true',
-        'open-pr': 'true',
-        'gemini-api-key': key,
-        'github-token': TOKEN,
-      },
-      env: runnerEnv({ github, gemini, artifacts }, { event: 'schedule', runId }),
-    };
+/** The nightly step's options for one night: a fresh checkout of main and its own run id. */
+async function nightly(runId: number) {
+  const cwd = await checkout(remote);
+  clones.push(cwd);
+  return {
+    cwd,
+    inputs: {
+      'case-id': CASE,
+      fix: 'true',
+      mode: 'batch',
+      commit: 'true',
+      'open-pr': 'true',
+      'gemini-api-key': key,
+      'github-token': TOKEN,
+    },
+    env: runnerEnv({ github, gemini, artifacts }, { event: 'schedule', runId }),
   };
 }
 
 describe('batch-generate with mode: batch, cancelled while collecting', () => {
   test('a cancel during the synchronous fallback of an expired job pushes what was made; nothing new is submitted', async () => {
-    const night1 = await runAction('batch-generate', await nightly(101)());
+    const night1 = await runAction('batch-generate', await nightly(101));
     expect(night1.code, night1.stdout + night1.stderr).toBe(0);
     const batchId = night1.outputs['batch-id'] ?? '';
     expect(batch.count('create')).toBe(1);
@@ -69,7 +68,7 @@ describe('batch-generate with mode: batch, cancelled while collecting', () => {
     let seen = 0;
     gemini.setHandler(() => (seen++ < 1 ? undefined : { kind: 'image', latencyMs: 120_000 }));
     const before = gemini.requests.length;
-    const child = await startAction('batch-generate', await nightly(102)());
+    const child = await startAction('batch-generate', await nightly(102));
     await child.waitForOutput(/PROGRESS: 1\/4/);
     await gemini.waitForRequests(before + 2);
     await cancelLikeARunner(child);
