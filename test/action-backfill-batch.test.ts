@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { checkout, runAction, runnerEnv, secretKey } from './support/action-env.ts';
+import { checkout, nightlyInputs, runAction, runnerEnv, secretKey } from './support/action-env.ts';
 import { useActionWorld } from './support/action-world.ts';
 import type { FakeGemini } from './support/fake-gemini.ts';
 import type { FakeGeminiBatch } from './support/fake-gemini-batch.ts';
@@ -30,15 +30,7 @@ useActionWorld({ token: TOKEN, batch: true, caseCopies: ADDED }, (w) => {
 async function nightJob(caseIds: string[], runId: number) {
   return runAction('batch-generate', {
     cwd: await checkout(remote),
-    inputs: {
-      'case-ids': caseIds.join(' '),
-      fix: 'true',
-      mode: 'batch',
-      commit: 'true',
-      'open-pr': 'true',
-      'gemini-api-key': key,
-      'github-token': TOKEN,
-    },
+    inputs: nightlyInputs({ 'case-ids': caseIds.join(' ') }, { key, token: TOKEN }),
     env: runnerEnv({ github, gemini }, { event: 'schedule', runId }),
   });
 }

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import {
   cancelLikeARunner,
   checkout,
+  nightlyInputs,
   runAction,
   runnerEnv,
   secretKey,
@@ -43,15 +44,7 @@ async function nightly(runId: number) {
   clones.push(cwd);
   return {
     cwd,
-    inputs: {
-      'case-id': CASE,
-      fix: 'true',
-      mode: 'batch',
-      commit: 'true',
-      'open-pr': 'true',
-      'gemini-api-key': key,
-      'github-token': TOKEN,
-    },
+    inputs: nightlyInputs({ 'case-id': CASE }, { key, token: TOKEN }),
     env: runnerEnv({ github, gemini, artifacts }, { event: 'schedule', runId }),
   };
 }

@@ -3,6 +3,7 @@ import {
   type ActionRun,
   checkout,
   leakedLines,
+  nightlyInputs,
   OWNER,
   REPO_NAME,
   repoText,
@@ -53,14 +54,8 @@ async function night(runId: number): Promise<ActionRun> {
   const run = await runAction('batch-generate', {
     cwd,
     inputs: {
-      'case-id': CASE,
-      fix: 'true',
-      mode: 'batch',
-      commit: 'true',
-      'open-pr': 'true',
+      ...nightlyInputs({ 'case-id': CASE }, { key, token: TOKEN }),
       'artifact-name': `lineup-report-${CASE}`,
-      'gemini-api-key': key,
-      'github-token': TOKEN,
     },
     env: runnerEnv(
       { github, gemini, artifacts },

@@ -324,3 +324,22 @@ export async function cancelLikeARunner(child: StartedAction): Promise<void> {
   if (await endsWithin(child, 2_500)) return;
   child.kill('SIGKILL');
 }
+
+/**
+ * The inputs the nightly workflow gives batch-generate (.github/workflows/nightly.yml's scheduled
+ * runs): batch mode, the scan's findings, committed to the case's branch with a pull request.
+ */
+export function nightlyInputs(
+  cases: { 'case-id': string } | { 'case-ids': string },
+  secrets: { key: string; token: string },
+): Record<string, string> {
+  return {
+    ...cases,
+    fix: 'true',
+    mode: 'batch',
+    commit: 'true',
+    'open-pr': 'true',
+    'gemini-api-key': secrets.key,
+    'github-token': secrets.token,
+  };
+}
