@@ -9,12 +9,13 @@ import { caseFile, imageFile, manifestFile } from '../src/cases/paths.ts';
 import { regenerateMissing } from '../src/cli/scan-command.ts';
 import { buildPrompt } from '../src/prompts/index.ts';
 import { renderPlaceholderPng } from '../src/providers/placeholder.ts';
-import { type ProviderName, SIZE_FOR_ASPECT } from '../src/providers/types.ts';
+import type { ProviderName } from '../src/providers/types.ts';
 import { toBatchFile } from '../src/scan/export.ts';
 import { imagesToGenerate, type ScanReport, scanAll } from '../src/scan/scan.ts';
 import { defaultIndexFile } from '../src/scan/scan-index.ts';
 import { defaultImage } from './support/fake-gemini.ts';
 import { captureOutput } from './support/output.ts';
+import { seedImages } from './support/seed-images.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
 const A = 'case-2025-01-19';
@@ -25,26 +26,12 @@ const SETTLED = new Date(Date.UTC(2025, 0, 19, 10));
 
 /** Saves every image of a case as Gemini made it (the fake's bytes), approved, as a batch would. */
 async function seed(root: string, caseId: string): Promise<void> {
-  const data = await readCase(root, caseId);
-  for (const imageId of [...data.suspects.map((s) => s.id), 'scene']) {
-    const built = buildPrompt(data, imageId);
-    const { bytes } = await defaultImage(built.prompt, built.aspectRatio);
-    const size = SIZE_FOR_ASPECT[built.aspectRatio];
-    await saveImage(
-      root,
-      caseId,
-      imageId,
-      { ok: true, bytes, mimeType: 'image/png', ...size, provider: 'gemini', model: 'm', costUsd: 0.039 },
-      {
-        batchId: 'batch-2025-01-19-001',
-        promptHash: built.promptHash,
-        attempts: 1,
-        generatedAt: 'x',
-        mode: 'sync',
-        quality: [],
-      },
-    );
-  }
+  await seedImages(root, caseId, {
+    draw: async (built) => (await defaultImage(built.prompt, built.aspectRatio)).bytes,
+    provider: 'gemini',
+    model: 'm',
+    costUsd: 0.039,
+  });
   await settle(root, caseId);
 }
 
