@@ -1,27 +1,18 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { BATCH_ID_PATTERN, claimBatchId, type Progress } from '../src/batch/progress.ts';
+import { BATCH_ID_PATTERN, claimBatchId, startingProgress } from '../src/batch/progress.ts';
 import { makeTempRoot } from './support/temp-root.ts';
 
-const initial: Omit<Progress, 'batchId'> = {
+const initial = startingProgress({
   startTime: '2025-01-19T10:00:00.000Z',
   createdAtMs: 0,
-  status: 'running',
   provider: 'placeholder',
   model: 'placeholder',
   mode: 'sync',
   options: {},
-  completed: [],
   pending: [],
-  failed: [],
-  costUsd: 0,
-  apiCalls: 0,
-  retries: 0,
-  rateLimitHits: 0,
-  elapsedMs: 0,
-  requestsByDay: {},
-};
+});
 const day = new Date('2025-01-19T10:00:00Z');
 
 test('ids count up per day, and concurrent claims never share one', async () => {

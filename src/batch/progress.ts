@@ -122,6 +122,24 @@ export function writeProgress(root: string, progress: Progress): Promise<void> {
   return writeJsonAtomic(progressFile(root, progress.batchId), progress);
 }
 
+/** What a new batch's progress file starts with: who runs it and what is pending, every tally at zero. */
+export function startingProgress(
+  start: Pick<Progress, 'startTime' | 'createdAtMs' | 'provider' | 'model' | 'mode' | 'options' | 'pending'>,
+): Omit<Progress, 'batchId'> {
+  return {
+    ...start,
+    status: 'running',
+    completed: [],
+    failed: [],
+    costUsd: 0,
+    apiCalls: 0,
+    retries: 0,
+    rateLimitHits: 0,
+    elapsedMs: 0,
+    requestsByDay: {},
+  };
+}
+
 /**
  * Claims the next free id of the day: the full progress file is written aside, then hard-linked
  * into place, which fails if the name exists. Two runs never share an id, and a crash never

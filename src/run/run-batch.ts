@@ -1,7 +1,7 @@
 import { type BatchModeOptions, collectBatch, submitBatch } from '../batch/batch-mode/index.ts';
 import type { BatchEvents } from '../batch/events.ts';
 import { type Plan, type PlanSource, resolvePlan, wantedImages } from '../batch/plan.ts';
-import { claimBatchId, type Progress, readProgress, strip } from '../batch/progress.ts';
+import { claimBatchId, type Progress, readProgress, startingProgress, strip } from '../batch/progress.ts';
 import { executeBatch } from '../batch/runner.ts';
 import type { LimiterShare } from '../batch/sync-run.ts';
 import type { BatchSummary, PlannedImage } from '../batch/types.ts';
@@ -258,24 +258,15 @@ async function claim(
   const progress = await claimBatchId(
     root,
     new Date(clock.now()),
-    {
+    startingProgress({
       startTime: new Date(clock.now()).toISOString(),
       createdAtMs: Date.now(),
-      status: 'running',
       provider: provider.name,
       model: provider.model,
       mode: batch ? 'batch' : 'sync',
       options: plan.options,
-      completed: [],
       pending: plan.items.map(strip),
-      failed: [],
-      costUsd: 0,
-      apiCalls: 0,
-      retries: 0,
-      rateLimitHits: 0,
-      elapsedMs: 0,
-      requestsByDay: {},
-    },
+    }),
     request.batchIdScope,
   );
   if (batch) {
