@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import { type FakeReply, generateContentBody, googleError, startFakeGemini } from './fake-gemini.ts';
-import type { FakeRoute } from './fake-route.ts';
+import { type FakeRoute, isRecord, sendJson } from './fake-route.ts';
 
 /**
  * The Batch API part of the fake Gemini server, in the shape @google/genai 3.x sends and parses on
@@ -69,19 +68,6 @@ const STATE_NAME: Record<FakeJobState, string> = {
   cancelled: 'BATCH_STATE_CANCELLED',
   expired: 'BATCH_STATE_EXPIRED',
 };
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function sendJson(res: ServerResponse, status: number, payload: unknown): void {
-  const text = JSON.stringify(payload);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=UTF-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
 
 function parseRequests(body: unknown): FakeBatchRequest[] | string {
   if (!isRecord(body) || !isRecord(body.batch)) return 'batch is required';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { FakeRoute } from './fake-route.ts';
+import { type FakeRoute, isRecord, sendJson } from './fake-route.ts';
 
 /**
  * The vision judge's side of the fake Gemini: generateContent requests that ask for structured
@@ -47,10 +47,6 @@ export interface FakeJudge {
   release(): void;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** A judge request: structured output whose schema asks for the verdict's fields. */
 function isJudgeRequest(body: unknown): boolean {
   if (!isRecord(body) || !isRecord(body.generationConfig)) return false;
@@ -68,15 +64,6 @@ function partsOf(body: unknown): Array<Record<string, unknown>> {
   return body.contents.flatMap((c) =>
     isRecord(c) && Array.isArray(c.parts) ? c.parts.filter(isRecord) : [],
   );
-}
-
-function send(res: ServerResponse, status: number, payload: unknown): void {
-  const text = JSON.stringify(payload);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=UTF-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }
 
 function answerBody(reply: JudgeReply, model: string, images: number): unknown {
@@ -166,10 +153,10 @@ export function createFakeJudge(): FakeJudge {
         return;
       }
       if (reply.kind === 'status') {
-        send(res, reply.status, errorBody(reply.status, model, reply.retryDelaySec));
+        sendJson(res, reply.status, errorBody(reply.status, model, reply.retryDelaySec));
         return;
       }
-      send(res, 200, answerBody(reply, model, entry.images.length));
+      sendJson(res, 200, answerBody(reply, model, entry.images.length));
     },
   };
   return {

@@ -7,7 +7,7 @@ import { decodePixels } from '../../src/images/inspect.ts';
 import { renderPlaceholderPng } from '../../src/providers/placeholder.ts';
 import { type AspectRatio, GEMINI3_SIZE_FOR_ASPECT, SIZE_FOR_ASPECT } from '../../src/providers/types.ts';
 import { createFakeJudge, type FakeJudge } from './fake-gemini-judge.ts';
-import type { FakeRoute } from './fake-route.ts';
+import { type FakeRoute, isRecord, sendJson } from './fake-route.ts';
 
 /**
  * A loopback stand-in for the Gemini API, answering the real @google/genai client.
@@ -479,10 +479,6 @@ export async function generateContentBody(
 // ---------------------------------------------------------------------------------------------
 // Request parsing.
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function promptOf(body: unknown): string {
   if (!isRecord(body) || !Array.isArray(body.contents)) return '';
   const texts: string[] = [];
@@ -514,15 +510,6 @@ async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
-}
-
-function sendJson(res: ServerResponse, status: number, payload: unknown): void {
-  const text = JSON.stringify(payload);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=UTF-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }
 
 const GENERATE_CONTENT = /^\/([^/]+)\/models\/([^/:]+):generateContent$/;
