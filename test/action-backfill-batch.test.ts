@@ -78,8 +78,11 @@ test('batch mode: a group is one Batch API job; each case branch gets its share,
 
   // Night 2, grouped differently (two and three): the jobs have finished; every case collects its own.
   await batch.advanceAll('succeeded');
+  const getsBefore = batch.count('get');
   const third = await nightJob(CASES.slice(0, 2), 502);
   const fourth = await nightJob(CASES.slice(2), 502);
+  // A finished job is fetched once per group, not once per case: job 1 by each group, job 2 by the second.
+  expect(batch.count('get') - getsBefore).toBe(3);
   for (const run of [third, fourth]) {
     expect(run.stderr).toBe('');
     expect(run.code, run.stdout).toBe(0);

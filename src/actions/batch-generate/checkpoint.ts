@@ -25,8 +25,6 @@ export class Checkpoints {
   private again: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** How many pushes succeeded. */
-  pushes = 0;
 
   constructor(private readonly options: CheckpointOptions) {
     this.now = options.now ?? Date.now;
@@ -66,7 +64,6 @@ export class Checkpoints {
       .push(reason)
       .then(
         (line) => {
-          this.pushes += 1;
           core.info(`Checkpoint (${reason}): ${line}`);
         },
         // A failed checkpoint must not end the batch: the next one, or the final push, carries it.

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as core from '@actions/core';
-import { collectSubmitted, isCollectable } from '../../batch/batch-mode/index.ts';
+import { collectSubmitted, finishedJobsOnce, isCollectable } from '../../batch/batch-mode/index.ts';
 import type { PlanItem, PlanSource } from '../../batch/plan.ts';
 import { BATCH_ID_PATTERN, readProgress } from '../../batch/progress.ts';
 import type { LimiterShare } from '../../batch/sync-run.ts';
@@ -12,6 +12,7 @@ import { ExitCode } from '../../errors.ts';
 import { formatUsd } from '../../github/gallery.ts';
 import { branchOfBatch, imagesBranch } from '../../github/refs.ts';
 import { writeJobSummary } from '../../github/summary.ts';
+import type { BatchJobInfo } from '../../providers/gemini-batch.ts';
 import { createQualityCheck } from '../../quality/index.ts';
 import { type ChosenRun, type PreparedRun, prepareRun } from '../../run/prepare-run.ts';
 import { Branches, pullRequestBase } from '../branches.ts';
@@ -37,6 +38,8 @@ export function prepare(root: string, i: Inputs): Promise<PreparedRun> {
 /** What the cases of a group share; `planOnly` stops a case after its collection and plan. */
 export interface Shared {
   branches: Branches;
+  /** A group's finished Batch API jobs, fetched once for all its cases (see finishedJobsOnce). */
+  finishedJobs?: Map<string, Promise<BatchJobInfo>>;
   limiterShare?: LimiterShare;
   /** Batch mode in a group: the case's plan goes here instead of being submitted on its own. */
   planOnly?: (items: PlanItem[]) => void;
@@ -53,7 +56,7 @@ export async function generate(
   const root = workspace();
   const setup = await prepare(root, i);
   await continueBranches(root, i, shared.branches);
-  const collected = await collectEarlier(root, i, setup, shared.branches, shutdown);
+  const collected = await collectEarlier(root, i, setup, shared, shutdown);
   // A cancel or the deadline during the nightly's collection: what was collected is published
   // above, and nothing new is planned or submitted. (In sync mode the run below ends as stopped.)
   if (i.mode === 'batch' && shutdown.signal.aborted) {
@@ -101,12 +104,13 @@ async function collectEarlier(
   root: string,
   i: Inputs,
   setup: PreparedRun,
-  branches: Branches,
+  shared: Shared,
   shutdown: Shutdown,
 ): Promise<Collected> {
   const out: Collected = { finished: [], waiting: [] };
   const { config, provider, batchClient } = setup;
   if (i.mode !== 'batch' || !batchClient || i.resume || i.estimateOnly) return out;
+  const { branches, finishedJobs } = shared;
   // A batch over several cases lives on images/<batch-id>: continue from that branch before the
   // collected images are written, so they land on top of what it already holds.
   if (i.commit) {
@@ -118,7 +122,7 @@ async function collectEarlier(
   const collected = await collectSubmitted(root, {
     config,
     provider,
-    client: batchClient,
+    client: finishedJobs ? finishedJobsOnce(batchClient, finishedJobs) : batchClient,
     events: logEvents(),
     // A cancel or the deadline stops the synchronous fallback of dead jobs like any run; what was
     // collected and made is published below, before the runner's kill.
@@ -207,12 +211,16 @@ async function runNew(
   );
 }
 
+/** The sentence naming the Batch API jobs still running at Gemini; '' when none. */
+function waitingNote(collected: Collected): string {
+  const { waiting } = collected;
+  return waiting.length ? ` Waiting in Batch API jobs, collected next time: ${waiting.join(', ')}.` : '';
+}
+
 /** A run that made no batch: the collected batches speak for it, else it says there was nothing to do. */
 async function nothingToGenerate(skipped: number, collected: Collected): Promise<void> {
-  const { waiting, finished } = collected;
-  const inFlight = waiting.length
-    ? ` Waiting in Batch API jobs, collected next time: ${waiting.join(', ')}.`
-    : '';
+  const { finished } = collected;
+  const inFlight = waitingNote(collected);
   if (finished.length > 0) {
     // The outputs and the job summary already describe the batch(es) collected above: keep them.
     core.info(`Nothing new to generate after collecting ${finished.length} batch(es).${inFlight}`);
@@ -227,10 +235,7 @@ async function nothingToGenerate(skipped: number, collected: Collected): Promise
 
 /** A batch-mode run stopped after collecting: a warning says why and how to go on, and the step says so. */
 async function stoppedBeforePlanning(reason: string, collected: Collected): Promise<void> {
-  const waiting = collected.waiting.length
-    ? ` Waiting in Batch API jobs, collected next time: ${collected.waiting.join(', ')}.`
-    : '';
-  const message = `Stopped before planning new images (${reason}); run the same workflow again to go on.${waiting}`;
+  const message = `Stopped before planning new images (${reason}); run the same workflow again to go on.${waitingNote(collected)}`;
   if (collected.finished.length === 0) {
     // Nothing was collected, so no batch set the outputs or the job summary: this run's are these.
     setOutputs({ total: 0, successful: 0, failed: 0, cost: 0, 'exit-code': ExitCode.stoppedEarly });

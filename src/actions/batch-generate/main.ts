@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import { Branches } from '../branches.ts';
 import { Shutdown } from '../cancel.ts';
-import { apiKeyInput, failureMessage, maskSecrets, workspace } from '../inputs.ts';
+import { apiKeyInput, runFace, workspace } from '../inputs.ts';
 import { uploadRunReports } from '../publish.ts';
 import { generate, prepare } from './generate.ts';
 import { submitGroupBatch } from './group-batch.ts';
@@ -14,10 +14,8 @@ import { generateGroup } from './run-group.ts';
  * the key is never in it.
  */
 export async function run(): Promise<void> {
-  const secrets = [apiKeyInput(), core.getInput('github-token').trim()];
   let shutdown: Shutdown | undefined;
-  try {
-    maskSecrets(...secrets);
+  await runFace([apiKeyInput(), core.getInput('github-token').trim()], async () => {
     const inputs = readInputs();
     // Installed before anything is planned: from here on a cancel never kills the process outright.
     shutdown = new Shutdown({
@@ -32,16 +30,13 @@ export async function run(): Promise<void> {
             upload: (name, result) => uploadRunReports(workspace(), name, result),
           }),
         makeBranches: () => new Branches(workspace(), inputs.githubToken),
-        secrets,
+        secrets: [inputs.apiKey, inputs.githubToken],
       });
     } else {
       await generate(inputs, shutdown);
     }
-  } catch (error) {
-    core.setFailed(failureMessage(error, secrets));
-  } finally {
-    shutdown?.dispose();
-  }
+  });
+  shutdown?.dispose();
   // A cancelled run ends now: a request given up may still hold a socket, and the kill is near.
   if (shutdown?.cancelled) process.exit();
 }

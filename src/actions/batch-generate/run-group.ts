@@ -40,6 +40,7 @@ export async function generateGroup(i: Inputs, shutdown: Shutdown, deps: GroupDe
   const shared: Shared & { limiterShare: LimiterShare } = {
     branches: deps.makeBranches(),
     limiterShare: {},
+    finishedJobs: new Map(),
     ...(batchMode ? { planOnly: (items: PlanItem[]) => planned.push(...items) } : {}),
     onEstimate: (images: number, costUsd: number) => {
       estimate.images += images;

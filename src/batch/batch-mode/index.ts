@@ -1,5 +1,10 @@
 import { batchCostPerImage, type Config } from '../../config/schema.ts';
-import { type BatchClient, createGeminiBatchClient } from '../../providers/gemini-batch.ts';
+import {
+  type BatchClient,
+  type BatchJobInfo,
+  createGeminiBatchClient,
+  FINAL_JOB_STATES,
+} from '../../providers/gemini-batch.ts';
 import type { PlanItem } from '../plan.ts';
 import type { Progress } from '../progress.ts';
 import type { BatchSummary } from '../types.ts';
@@ -26,6 +31,37 @@ export function chooseBatchClient(config: Config, apiKey: string | undefined): B
     costPerImage: batchCostPerImage(config, config.model),
     imageSize: config.imageSize,
   });
+}
+
+/**
+ * The client with each finished job fetched once: the cases of a group each collect their share
+ * of one Batch API batch, and a finished job's answer (every result inline, up to 20 MB) never
+ * changes, so one fetch serves the group. A job not yet finished, or a failed fetch, is asked again.
+ */
+export function finishedJobsOnce(
+  client: BatchClient,
+  cache: Map<string, Promise<BatchJobInfo>>,
+): BatchClient {
+  const get = (name: string): Promise<BatchJobInfo> => {
+    const known = cache.get(name);
+    if (known) return known;
+    const info = client.get(name);
+    cache.set(name, info);
+    info.then(
+      (answer) => {
+        if (!FINAL_JOB_STATES.has(answer.state)) cache.delete(name);
+      },
+      () => cache.delete(name),
+    );
+    return info;
+  };
+  return {
+    model: client.model,
+    costPerImage: client.costPerImage,
+    create: (displayName, requests) => client.create(displayName, requests),
+    get,
+    findByDisplayName: (displayName) => client.findByDisplayName(displayName),
+  };
 }
 
 /**
