@@ -121,7 +121,7 @@ export function failureMessage(error: unknown, secrets: ReadonlyArray<string | u
 }
 
 /** Masks secrets in the runner's log before anything else can print them. */
-export function maskSecrets(...secrets: ReadonlyArray<string | undefined>): void {
+function maskSecrets(...secrets: ReadonlyArray<string | undefined>): void {
   for (const s of secrets) if (s) core.setSecret(s);
 }
 
