@@ -37,7 +37,34 @@ function sampleManifest(): Manifest {
     quality: [],
     review: { status: 'approved' as const, by: 'alice', at: null, pullRequest: 1, feedback: null },
   });
-  return { caseId: CASE_ID, images: { 'suspect-1': entry('suspect-1.png'), scene: entry('scene.jpg') } };
+  const usage = { prompt: 300, image: 1120, text: 0, thoughts: 120, total: 1540 };
+  const verdict = {
+    status: 'pass' as const,
+    score: 0.9,
+    checks: ['matches-prompt', 'one-person'],
+    issues: [{ check: 'style', detail: 'a little bright' }],
+    model: 'gemini-3.1-flash-lite',
+    rubricVersion: 2,
+    rubricHash: 'c'.repeat(16),
+    calls: 1,
+    costUsd: 0.0006,
+    usage,
+    repairs: 0,
+    judgedAt: '2025-01-19T10:01:00Z',
+  };
+  // The optional parts as a real run writes them: how the image was made, and the judge's verdicts.
+  const made = {
+    ...entry('suspect-1.png'),
+    provenance: {
+      promptTemplateVersion: 3,
+      imageConfig: { aspectRatio: '3:4', imageSize: '1K' },
+      references: [{ role: 'style' as const, file: 'styles/noir.png', sha256: 'd'.repeat(64) }],
+      usage,
+      actualCostUsd: 0.035,
+    },
+    vision: verdict,
+  };
+  return { caseId: CASE_ID, images: { 'suspect-1': made, scene: entry('scene.jpg') }, lineup: verdict };
 }
 
 /** Values that break some field somewhere: wrong types, edges of the limits, text zod would trim. */

@@ -145,6 +145,76 @@ function isReview(r: unknown): boolean {
   );
 }
 
+function optString(value: unknown): boolean {
+  return value === undefined || typeof value === 'string';
+}
+
+function optInt(value: unknown, min: number): boolean {
+  return value === undefined || isCount(value, min);
+}
+
+function isStringArray(value: unknown): boolean {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/** tokenUsageSchema: five whole token counts. */
+function optUsage(u: unknown): boolean {
+  if (u === undefined) return true;
+  return isObject(u) && ['prompt', 'image', 'text', 'thoughts', 'total'].every((k) => isCount(u[k], 0));
+}
+
+/** A reference image as provenanceSchema has it: the style sheet's role, file and sha256. */
+function isReference(r: unknown): boolean {
+  return (
+    isObject(r) &&
+    r.role === 'style' &&
+    typeof r.file === 'string' &&
+    typeof r.sha256 === 'string' &&
+    SHA256.test(r.sha256)
+  );
+}
+
+/**
+ * provenanceSchema, with `references` present: the scan reads it (the style sheet an image was
+ * made with), and the schema's default for a missing one is left to the schema.
+ */
+function optProvenance(p: unknown): boolean {
+  if (p === undefined) return true;
+  if (!isObject(p) || !Array.isArray(p.references) || !p.references.every(isReference)) return false;
+  const config = p.imageConfig;
+  return (
+    optInt(p.promptTemplateVersion, Number.MIN_SAFE_INTEGER) &&
+    (config === undefined ||
+      (isObject(config) && typeof config.aspectRatio === 'string' && optString(config.imageSize))) &&
+    optUsage(p.usage) &&
+    (p.actualCostUsd === undefined || isAmount(p.actualCostUsd))
+  );
+}
+
+const VERDICT_STATUSES = new Set(['pass', 'fail', 'not-judged', 'skipped']);
+
+/** visionVerdictSchema, with every field that has a default present (the defaults are the schema's). */
+function optVerdict(v: unknown): boolean {
+  if (v === undefined) return true;
+  if (!isObject(v) || !VERDICT_STATUSES.has(v.status as string)) return false;
+  const { score, issues } = v;
+  return (
+    (score === undefined || (typeof score === 'number' && score >= 0 && score <= 1)) &&
+    isStringArray(v.checks) &&
+    Array.isArray(issues) &&
+    issues.every((i) => isObject(i) && typeof i.check === 'string' && typeof i.detail === 'string') &&
+    optString(v.reason) &&
+    optString(v.model) &&
+    optInt(v.rubricVersion, Number.MIN_SAFE_INTEGER) &&
+    optString(v.rubricHash) &&
+    isCount(v.calls, 0) &&
+    isAmount(v.costUsd) &&
+    optUsage(v.usage) &&
+    optInt(v.repairs, 0) &&
+    optString(v.judgedAt)
+  );
+}
+
 function isEntry(e: unknown): boolean {
   if (!isObject(e)) return false;
   const { file, sha256, mtimeMs, mimeType, provider, mode, quality } = e;
@@ -168,7 +238,9 @@ function isEntry(e: unknown): boolean {
     MODES.has(mode as string) &&
     Array.isArray(quality) &&
     quality.every((q) => typeof q === 'string') &&
-    isReview(e.review)
+    isReview(e.review) &&
+    optProvenance(e.provenance) &&
+    optVerdict(e.vision)
   );
 }
 
@@ -178,6 +250,7 @@ function isEntry(e: unknown): boolean {
  */
 export function quickManifest(data: unknown, caseId: string): Manifest | null {
   if (!isObject(data) || data.caseId !== caseId || !CASE_ID_PATTERN.test(caseId)) return null;
+  if (!optVerdict(data.lineup)) return null;
   const images = data.images;
   if (!isObject(images)) return null;
   for (const key in images) {
