@@ -89,13 +89,16 @@ function factsFrom(readAt: ReadAt, sizeOf: () => number): FileFacts {
   return { size, head, header, problem: tailProblem(header, head, tail, size) };
 }
 
-/** Size, header and a whole-file sanity check from at most a few reads at the start and end of the file. */
-export function readFileFacts(path: string): FileFacts {
+/**
+ * Size, header and a whole-file sanity check from at most a few reads at the start and end of the
+ * file. `knownSize` is the size a stat just gave (the scan takes one), which saves the fstat.
+ */
+export function readFileFacts(path: string, knownSize?: number): FileFacts {
   const fd = openSync(path, 'r');
   try {
     return factsFrom(
       (length, position, into) => readFully(fd, length, position, into),
-      () => fstatSync(fd).size,
+      () => knownSize ?? fstatSync(fd).size,
     );
   } finally {
     closeSync(fd);
