@@ -151,18 +151,20 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
     request.vision === undefined
       ? visionFactoryOf(request.provider)?.(request.root, clock)
       : (request.vision ?? undefined);
-  const batchMode: BatchModeOptions = {
+  // What both engines share, written once so batch mode's synchronous fallback ends a cancelled
+  // run the same way (abandon included).
+  const common = {
     root: request.root,
     config: request.config,
     provider: request.provider,
-    client: request.batchClient,
     clock,
-    ...request.batchOptions,
     events: request.events,
     signal: request.signal,
+    abandon: request.abandon,
     check: request.check,
     vision,
   };
+  const batchMode: BatchModeOptions = { ...common, client: request.batchClient, ...request.batchOptions };
   const claimed = request.resume
     ? await reload(request, request.resume, batchMode)
     : await claim(request, clock, batchMode);
@@ -170,19 +172,11 @@ export async function runBatch(request: RunRequest): Promise<BatchSummary | Empt
   const { progress, items } = claimed;
   request.onBatchId?.(progress.batchId);
   return executeBatch({
-    root: request.root,
-    config: request.config,
-    provider: request.provider,
+    ...common,
     progress,
     items,
-    clock,
-    events: request.events,
-    signal: request.signal,
-    abandon: request.abandon,
     limiterShare: request.limiterShare,
-    check: request.check,
     force: request.force,
-    vision,
   });
 }
 
