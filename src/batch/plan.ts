@@ -8,7 +8,7 @@ import type { Case } from '../cases/schema.ts';
 import { InputError } from '../errors.ts';
 import { buildPrompt } from '../prompts/index.ts';
 import type { AspectRatio, ImageMimeType } from '../providers/types.ts';
-import { findStyleSheet, type StyleSheet } from '../styles/style-sheet.ts';
+import { findStyleSheet, type SheetCache, type StyleSheet } from '../styles/style-sheet.ts';
 import { imageIdOf, imageKey } from './progress.ts';
 import type { PlannedImage } from './types.ts';
 
@@ -86,6 +86,7 @@ export async function resolvePlan(
 ): Promise<{ items: PlanItem[]; skipped: PlannedImage[]; problems: InputError[] }> {
   const cases = new Map<string, Case | InputError>();
   const styles = new Map<string, StyleSheet | undefined>();
+  const sheets: SheetCache = new Map();
   const problems: InputError[] = [];
   const items: PlanItem[] = [];
   const skipped: PlannedImage[] = [];
@@ -109,7 +110,7 @@ export async function resolvePlan(
     }
     if (data instanceof InputError) continue;
     if (!styles.has(data.id)) {
-      const style = await findStyleSheet(root, data).catch((e: unknown) => {
+      const style = await findStyleSheet(root, data, sheets).catch((e: unknown) => {
         if (e instanceof InputError) return e;
         throw e;
       });

@@ -10,7 +10,7 @@ import type { Config } from '../config/schema.ts';
 import { decide } from '../pacing/retry-policy.ts';
 import type { GeneratedImage } from '../providers/types.ts';
 import { actualCostUsd, addUsage, type TokenUsage } from '../providers/usage-cost.ts';
-import { findStyleSheet } from '../styles/style-sheet.ts';
+import { findStyleSheet, type SheetCache } from '../styles/style-sheet.ts';
 import type { Clock } from '../util/clock.ts';
 import { roundUsd } from '../util/money.ts';
 import type { JudgeGate } from './gate.ts';
@@ -71,6 +71,8 @@ export class VisionReview {
   readonly model: string;
   private readonly cases = new Map<string, Promise<Case>>();
   private readonly styles = new Map<string, Promise<JudgeImage | undefined>>();
+  /** Sheets by path: the cases of one art style share one sheet, read once. */
+  private readonly sheets: SheetCache = new Map();
   private runRepairsLeft = 0;
   /** Set after a failure no retry will fix for the rest of the run (auth, billing, daily quota). */
   private disabled: string | undefined;
@@ -178,7 +180,7 @@ export class VisionReview {
     let style = this.styles.get(caseId);
     if (!style) {
       // A sheet that cannot be read was reported when the run was planned; the judge goes without.
-      style = findStyleSheet(this.o.root, data).catch(() => undefined);
+      style = findStyleSheet(this.o.root, data, this.sheets).catch(() => undefined);
       this.styles.set(caseId, style);
     }
     const sheet = await style;

@@ -70,17 +70,32 @@ function toSheet(root: string, path: string, bytes: Uint8Array): StyleSheet {
   };
 }
 
+/** The sheet at `path`, undefined when there is none; a broken one is an InputError naming the file. */
+async function readSheet(root: string, path: string): Promise<StyleSheet | undefined> {
+  const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+    throw error;
+  });
+  return bytes ? toSheet(root, path, new Uint8Array(bytes)) : undefined;
+}
+
+/**
+ * Sheets already looked for, by path, in one plan: the cases drawn in one art style share one
+ * sheet, which is then read, checked and hashed once rather than once per case.
+ */
+export type SheetCache = Map<string, Promise<StyleSheet | undefined>>;
+
 /** The case's style sheet, or undefined when it has none; a broken one is an InputError naming the file. */
 export async function findStyleSheet(
   root: string,
   data: { id: string; artStyle?: string | undefined },
+  cache?: SheetCache,
 ): Promise<StyleSheet | undefined> {
   for (const path of candidates(root, data)) {
-    const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
-      throw error;
-    });
-    if (bytes) return toSheet(root, path, new Uint8Array(bytes));
+    const sheet = cache?.get(path) ?? readSheet(root, path);
+    cache?.set(path, sheet);
+    const found = await sheet;
+    if (found) return found;
   }
   return undefined;
 }
