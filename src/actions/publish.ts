@@ -8,6 +8,7 @@ import {
   buildSummaryMarkdown,
   formatUsd,
   type GalleryFailure,
+  type GalleryImage,
   type GalleryOptions,
 } from '../github/gallery.ts';
 import { type CommitResult, commitAndPush } from '../github/git.ts';
@@ -84,12 +85,16 @@ export class BranchPublisher {
     return this.queue(() => this.pushNow());
   }
 
-  /** Opens the pull request, or brings its gallery up to date, at the last pushed commit. */
+  /**
+   * Opens the pull request, or brings its gallery up to date, at the last pushed commit. `images`
+   * is the gallery when the caller has just built it (the batch's end); a checkpoint builds it here.
+   */
   updatePullRequest(
     generated: ReadonlyArray<{ caseId: string; imageId: string }>,
     failures: GalleryFailure[],
+    images?: GalleryImage[],
   ): Promise<{ url: string; number: number; created: boolean } | undefined> {
-    return this.queue(() => this.pullRequestNow(generated, failures));
+    return this.queue(() => this.pullRequestNow(generated, failures, images));
   }
 
   /** Waits for every push and update asked for so far. */
@@ -129,10 +134,11 @@ export class BranchPublisher {
   private async pullRequestNow(
     generated: ReadonlyArray<{ caseId: string; imageId: string }>,
     failures: GalleryFailure[],
+    built: GalleryImage[] | undefined,
   ) {
     const { base, token, owner, repo, cases, batchId } = this.o;
     if (!base || !token || !this.sha) return undefined;
-    const images = await galleryForCases(this.o.root, cases, { generated });
+    const images = built ?? (await galleryForCases(this.o.root, cases, { generated }));
     if (images.length === 0) return undefined;
     const pr = await upsertPullRequest({
       octokit: makeOctokit(token),
@@ -180,7 +186,7 @@ export async function publishBatch(
   const failures = galleryFailures(result);
   let pullRequestUrl = '';
   if (o.openPr && sha && o.token && images.length > 0) {
-    const pr = await publisher.updatePullRequest(result.generated, failures);
+    const pr = await publisher.updatePullRequest(result.generated, failures, images);
     if (pr) {
       pullRequestUrl = pr.url;
       core.setOutput('pull-request-url', pr.url);
