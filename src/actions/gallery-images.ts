@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import * as core from '@actions/core';
 import type { BatchEvents } from '../batch/events.ts';
-import { readProgress } from '../batch/progress.ts';
+import { type Progress, readProgress } from '../batch/progress.ts';
 import type { BatchSummary } from '../batch/types.ts';
 import { readCase } from '../cases/case-store.ts';
 import { readManifest } from '../cases/manifest-store.ts';
@@ -53,7 +53,11 @@ export function galleryFailures(summary: Pick<BatchSummary, 'failures'>): Galler
 
 /** Every case a batch touched, in first-seen order, from its progress file. */
 export async function casesOfBatch(root: string, batchId: string): Promise<string[]> {
-  const p = await readProgress(root, batchId);
+  return casesOfProgress(await readProgress(root, batchId));
+}
+
+/** The cases a batch's images belong to, each once (completed, pending, then failed ones). */
+export function casesOfProgress(p: Progress): string[] {
   return [...new Set([...p.completed, ...p.pending, ...p.failed].map((i) => i.caseId))];
 }
 

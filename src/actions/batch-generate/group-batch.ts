@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import type { PlanItem } from '../../batch/plan.ts';
-import { imageKey, type Progress, readProgress, strip, writeProgress } from '../../batch/progress.ts';
+import { type Progress, readProgress, strip, writeProgress } from '../../batch/progress.ts';
 import type { BatchSummary } from '../../batch/types.ts';
 import { ExitCode } from '../../errors.ts';
 import { formatUsd } from '../../github/gallery.ts';
@@ -9,7 +9,7 @@ import { writeJobSummary } from '../../github/summary.ts';
 import type { PreparedRun } from '../../run/prepare-run.ts';
 import { errorMessage } from '../../util/error-message.ts';
 import type { Shutdown } from '../cancel.ts';
-import { logEvents } from '../gallery-images.ts';
+import { casesOfProgress, logEvents } from '../gallery-images.ts';
 import { repository, workspace } from '../inputs.ts';
 import { BranchPublisher, type FinishedBatch } from '../publish.ts';
 import type { Shared } from './generate.ts';
@@ -41,10 +41,6 @@ export function caseShare(progress: Progress, caseId: string): Progress {
 }
 
 /** The cases of a batch, in the order their images were planned. */
-function casesOf(progress: Progress): string[] {
-  return [...new Set([...progress.pending, ...progress.completed, ...progress.failed].map((i) => i.caseId))];
-}
-
 export interface GroupBatchDeps {
   prepare(root: string, i: Inputs): Promise<PreparedRun>;
   upload(name: string, result: BatchSummary): Promise<void>;
@@ -75,10 +71,11 @@ export async function submitGroupBatch(
     ...(process.env.GITHUB_RUN_ID ? { batchIdScope: `${process.env.GITHUB_RUN_ID}-group-${firstCase}` } : {}),
   });
   if (result.batchId === null) return undefined;
-  const branches = i.commit ? await publishShares(root, i, result.batchId, shared) : [];
-  const jobs = (await readProgress(root, result.batchId)).jobs?.length ?? 0;
+  const full = await readProgress(root, result.batchId);
+  const branches = i.commit ? await publishShares(root, i, full, shared) : [];
+  const jobs = full.jobs?.length ?? 0;
   const line =
-    `${result.batchId}: ${result.total} image(s) of ${casesOf(await readProgress(root, result.batchId)).length} case(s) ` +
+    `${result.batchId}: ${result.total} image(s) of ${casesOfProgress(full).length} case(s) ` +
     `${result.status === 'submitted' ? 'submitted' : `not all submitted (${result.stopReason ?? result.status})`} ` +
     `in ${jobs} Batch API job(s), about ${formatUsd(result.total * setup.costPerImage)}; collected into each case's branch by a later run`;
   core.info(line);
@@ -90,14 +87,15 @@ export async function submitGroupBatch(
 }
 
 /** Pushes each case's share of the batch to its branch; a case whose push fails is reported. */
-async function publishShares(root: string, i: Inputs, batchId: string, shared: Shared): Promise<string[]> {
-  const full = await readProgress(root, batchId);
+async function publishShares(root: string, i: Inputs, full: Progress, shared: Shared): Promise<string[]> {
+  const { batchId } = full;
   const { owner, repo } = repository();
   const pushed: string[] = [];
   try {
-    for (const caseId of casesOf(full)) {
+    for (const caseId of casesOfProgress(full)) {
       const branch = imagesBranch(caseId);
-      await writeProgress(root, caseShare(full, caseId));
+      const share = caseShare(full, caseId);
+      await writeProgress(root, share);
       const publisher = new BranchPublisher({
         root,
         token: i.githubToken,
@@ -112,9 +110,8 @@ async function publishShares(root: string, i: Inputs, batchId: string, shared: S
       });
       try {
         const commit = await publisher.push();
-        const keys = caseShare(full, caseId).pending.map(imageKey).length;
         core.info(
-          `${batchId}: ${caseId}'s share (${keys} image(s)) pushed to ${branch} at ${commit.sha.slice(0, 12)}`,
+          `${batchId}: ${caseId}'s share (${share.pending.length} image(s)) pushed to ${branch} at ${commit.sha.slice(0, 12)}`,
         );
         pushed.push(branch);
       } catch (error) {
