@@ -98,11 +98,3 @@ export function isRecoverable(failure: GenerationFailure): boolean {
   // another model helps. No quota, by contrast, passes once billing is enabled.
   return failure.errorType !== 'validation' && failure.errorType !== 'model_not_found';
 }
-
-/** Stops that need a person before anything can succeed (a resume alone will not): exit 1, not 3. */
-export function needsPerson(failure: GenerationFailure): boolean {
-  return (
-    ['validation', 'auth', 'billing', 'model_not_found'].includes(failure.errorType) ||
-    failure.noQuota === true
-  );
-}

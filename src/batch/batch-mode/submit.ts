@@ -1,4 +1,5 @@
-import { decide, needsPerson } from '../../pacing/retry-policy.ts';
+import { ExitCode } from '../../errors.ts';
+import { decide, isRecoverable } from '../../pacing/retry-policy.ts';
 import { BatchApiError, type BatchJobInfo, batchRequestBytes } from '../../providers/gemini-batch.ts';
 import type { GenerationFailure } from '../../providers/types.ts';
 import type { PlanItem } from '../plan.ts';
@@ -163,9 +164,15 @@ async function createOnce(
     }
     const reason = `creating ${job.displayName} failed: ${failure.errorType} - ${failure.message}`;
     s.say('ERROR', reason);
-    // A job no retry will create (bad request, key, billing, a retired model, no quota) needs a
-    // person: exit 1, so the workflow goes red. Anything else may pass on a later --resume.
-    const exitCode = decision.action === 'stop-batch' ? decision.exitCode : needsPerson(failure) ? 1 : 3;
+    // The error table has already stopped the batch for a key, billing, a retired model or no
+    // quota, with its exit code. Of what is given up, a request no resume can fix (a bad request)
+    // needs a person: exit 1, so the workflow goes red; anything else may pass on a later --resume.
+    const exitCode =
+      decision.action === 'stop-batch'
+        ? decision.exitCode
+        : isRecoverable(failure)
+          ? ExitCode.stoppedEarly
+          : ExitCode.someFailed;
     return { stop: { exitCode, reason } };
   }
 }
