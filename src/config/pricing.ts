@@ -47,19 +47,17 @@ export interface ImageModelPrice {
   /** Image output tokens per image at each size the model offers. */
   imageTokens: Partial<Record<ImageSize, number>>;
   tokens: TokenPrices;
-  /** Gemini 3 image models take imageConfig.imageSize and return Gemini 3 pixel sizes. */
-  gemini3: boolean;
 }
 
 /** Share of the standard price the Gemini Batch API charges. */
 export const BATCH_PRICE_FACTOR = 0.5;
 
+/** Every model here is of the Gemini 3 image family (gemini-2.5-flash-image was shut down). */
 export const IMAGE_MODELS: Readonly<Record<string, ImageModelPrice>> = {
   'gemini-nano-banana-2.1': {
     status: 'ga',
     imageTokens: { '1K': 1120, '2K': 1680, '4K': 3780 },
     tokens: { textInput: 1.5, textOutput: 7.5, imageOutput: 30 },
-    gemini3: true,
   },
   'gemini-3.1-flash-lite-image': {
     // Nano Banana 2 Lite: 1K only. Google's launch post (blog.google, 2026-06-30) puts it at half the
@@ -67,19 +65,16 @@ export const IMAGE_MODELS: Readonly<Record<string, ImageModelPrice>> = {
     status: 'ga',
     imageTokens: { '1K': 1120 },
     tokens: { textInput: 0.25, textOutput: 1.5, imageOutput: 30 },
-    gemini3: true,
   },
   'gemini-3-pro-image': {
     status: 'ga',
     imageTokens: { '1K': 1120, '2K': 1120, '4K': 2000 },
     tokens: { textInput: 2, textOutput: 12, imageOutput: 120 },
-    gemini3: true,
   },
   'gemini-3.1-flash-image': {
     status: 'deprecated',
     imageTokens: { '1K': 1120, '2K': 1680, '4K': 2520 },
     tokens: { textInput: 0.5, textOutput: 3, imageOutput: 60 },
-    gemini3: true,
   },
 };
 
@@ -88,9 +83,12 @@ function usd(value: number): number {
   return roundUsd(value, 6);
 }
 
-/** True for the Gemini 3 image family (imageSize, Gemini 3 pixel sizes, thought images). */
+/**
+ * True for the Gemini 3 image family, which takes imageConfig.imageSize, returns Gemini 3 pixel
+ * sizes and thought images: every model of the table, and unknown ones named like them.
+ */
 export function isGemini3ImageModel(model: string): boolean {
-  if (IMAGE_MODELS[model]) return IMAGE_MODELS[model].gemini3;
+  if (IMAGE_MODELS[model]) return true;
   return /^gemini-(?:3|nano-banana)/.test(model) && /image|nano-banana/.test(model);
 }
 

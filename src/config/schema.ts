@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  BATCH_PRICE_FACTOR,
   DEFAULT_IMAGE_MODEL,
   IMAGE_SIZES,
   type ImageSize,
@@ -53,7 +54,11 @@ export const configSchema = z
         /** USD per image by model; merged over the built-in table. */
         costPerImage: z.record(z.string(), z.number().nonnegative()).default({}),
         /** Share of the price the Gemini Batch API takes off (--mode batch): 0.5 = half price. */
-        batchDiscount: z.number().min(0).max(1).default(0.5),
+        batchDiscount: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(1 - BATCH_PRICE_FACTOR),
       })
       .strict()
       .prefault({}),
