@@ -126,13 +126,16 @@ function zeroQuotaOf(body: GoogleErrorBody): string | undefined {
   return m ? (m[1] ?? 'unnamed quota') : undefined;
 }
 
+/** Whether a violation's quotaId or quotaMetric matches `pattern`. */
+function namesQuota(body: GoogleErrorBody, pattern: RegExp): boolean {
+  return violations(body).some((v) =>
+    [v.quotaId, v.quotaMetric].some((s) => typeof s === 'string' && pattern.test(s)),
+  );
+}
+
 /** quotaId "GenerateRequestsPerDayPerProjectPerModel" or quotaMetric "…_per_day": retrying today is pointless. */
 function isDailyQuota(body: GoogleErrorBody): boolean {
-  for (const v of violations(body)) {
-    const names = [v.quotaId, v.quotaMetric].filter((s): s is string => typeof s === 'string');
-    if (names.some((s) => /per_?day/i.test(s))) return true;
-  }
-  return false;
+  return namesQuota(body, /per_?day/i);
 }
 
 /**
@@ -144,15 +147,7 @@ function isDailyQuota(body: GoogleErrorBody): boolean {
 const MODEL_NOT_FOUND = /models\/\S+ is not found|is not supported for \w*generateContent/i;
 /** quotaId "GenerateRequestsPerMinutePerProjectPerModel(-FreeTier)" or a "…per_minute…" metric: our rate is too high. */
 function isPerMinuteQuota(body: GoogleErrorBody): boolean {
-  for (const d of body.details) {
-    if (!detailType(d).endsWith('google.rpc.QuotaFailure') || !Array.isArray(d.violations)) continue;
-    for (const v of d.violations) {
-      if (!isRecord(v)) continue;
-      const names = [v.quotaId, v.quotaMetric].filter((s): s is string => typeof s === 'string');
-      if (names.some((s) => /per_?minute/i.test(s))) return true;
-    }
-  }
-  return false;
+  return namesQuota(body, /per_?minute/i);
 }
 
 // Gemini's own wording for an oversized prompt is "The input token count (N) exceeds the maximum …".
