@@ -1,10 +1,10 @@
-import { hash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, type Stats, statSync, writeFileSync } from 'node:fs';
+import { hash } from 'node:crypto';
+import { readFileSync, type Stats, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Case } from '../cases/schema.ts';
 import { buildPrompt, PROMPT_TEMPLATE_VERSION } from '../prompts/index.ts';
 import { DEFAULT_ART_STYLE, SCENE_TEMPLATE, SUSPECT_TEMPLATE } from '../prompts/templates.ts';
-import { removeStaleTemps } from '../util/atomic-write.ts';
+import { removeStaleTemps, writeFileAtomic } from '../util/atomic-write.ts';
 
 /*
  * The scan's index: what parsing each case.json and manifest.json told the scan, keyed by both
@@ -304,16 +304,11 @@ export class ScanIndex {
     if (!this.changed && !gone) return;
     const cases: Record<string, unknown> = fullScan ? {} : { ...this.old };
     for (const [id, stored] of this.fresh) cases[id] = stored;
-    const dir = dirname(this.path);
-    // The temp name the rest of lineup uses, so removeStaleTemps clears what a kill left behind.
-    const tmp = `${dir}/.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(tmp, JSON.stringify({ format: FORMAT, fingerprint: this.print, cases }));
-      renameSync(tmp, this.path);
-      await removeStaleTemps(dir);
+      await writeFileAtomic(this.path, JSON.stringify({ format: FORMAT, fingerprint: this.print, cases }));
+      await removeStaleTemps(dirname(this.path));
     } catch {
-      rmSync(tmp, { force: true });
+      // Best effort: a cache that cannot be written is skipped (writeFileAtomic removes its temp file).
     }
   }
 }
