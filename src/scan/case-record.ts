@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, type Stats, statSync } from 'node:fs';
 import { parseCase } from '../cases/case-store.ts';
 import { parseManifest } from '../cases/manifest-store.ts';
 import type { Case, Manifest, ManifestEntry } from '../cases/schema.ts';
@@ -7,6 +7,7 @@ import { buildPrompt } from '../prompts/index.ts';
 import { recordedStyleSha } from '../styles/style-sheet.ts';
 import { displayPath } from '../util/read-json.ts';
 import { quickCase, quickManifest } from './quick-parse.ts';
+import { readFully } from './read-head.ts';
 import { type CaseRecord, type EntryRecord, fileKey, type ScanIndex } from './scan-index.ts';
 
 /*
@@ -29,12 +30,9 @@ function unreadable(path: string, error: unknown): InputError {
 /** Reads the whole file, its stat from the same open: the manifest's mtime then costs no stat of its own. */
 function readOpen(fd: number): { text: string; mtimeMs: number } {
   const info = fstatSync(fd);
-  const buffer = info.size <= SHARED.length ? SHARED : Buffer.allocUnsafe(info.size);
-  let filled = 0;
-  for (let n = 1; n > 0 && filled < info.size; filled += n) {
-    n = readSync(fd, buffer, filled, info.size - filled, filled);
-  }
-  return { text: buffer.toString('utf8', 0, filled), mtimeMs: info.mtimeMs };
+  const bytes = readFully(fd, info.size, 0, SHARED);
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  return { text, mtimeMs: info.mtimeMs };
 }
 
 /** The text and mtime of a file, or null when it does not exist. */

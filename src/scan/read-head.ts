@@ -7,7 +7,7 @@ import { type ImageHeader, readImageHeader } from '../images/inspect.ts';
  * async open/read/close took 1.7 s, the same synchronous calls 0.4 s). The scan yields to the event
  * loop between small groups of cases instead, so signals and timers still get through.
  */
-function readFully(fd: number, length: number, position: number, into?: Uint8Array): Uint8Array {
+export function readFully(fd: number, length: number, position: number, into?: Uint8Array): Uint8Array {
   const buffer = into && into.length >= length ? into.subarray(0, length) : new Uint8Array(length);
   let filled = 0;
   while (filled < length) {
