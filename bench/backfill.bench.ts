@@ -10,11 +10,13 @@ import {
   OWNER,
   REPO_NAME,
   runAction,
+  runnerEnv,
   secretKey,
 } from '../test/support/action-env.ts';
 import { type FakeGemini, startFakeGemini } from '../test/support/fake-gemini.ts';
 import { startFakeGeminiWithBatch } from '../test/support/fake-gemini-batch.ts';
 import { startFakeGitHub } from '../test/support/fake-github.ts';
+import { median } from './median.ts';
 
 /**
  * The backfill arithmetic of the README ("A backfill in a handful of jobs"): what a nightly of
@@ -41,8 +43,6 @@ const CASES = 100;
 const IMAGES_PER_CASE = 4;
 const CASES_PER_JOB = 10;
 const MAX_PARALLEL = 2;
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 type Mode = 'sync' | 'batch';
 
@@ -85,13 +85,7 @@ async function timeGroupJob(mode: Mode, caseIds: string[], extra: string[]): Pro
         'github-token': token,
         'gemini-api-key': secretKey(),
       },
-      env: {
-        GITHUB_API_URL: github.url,
-        GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
-        GITHUB_REF: 'refs/heads/main',
-        GITHUB_RUN_ID: '9001',
-        GOOGLE_GEMINI_BASE_URL: gemini.url,
-      },
+      env: runnerEnv({ github, gemini }, { event: 'schedule', runId: 9001 }),
     });
     const seconds = (performance.now() - started) / 1000;
     if (run.code !== 0 || run.outputs['exit-code'] !== '0') {
@@ -145,12 +139,7 @@ async function timeSettle(runs: number): Promise<number> {
   ]);
   const caseId = 'case-2025-01-19';
   try {
-    const env = {
-      GITHUB_API_URL: github.url,
-      GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
-      GITHUB_REF: 'refs/heads/main',
-      GOOGLE_GEMINI_BASE_URL: gemini.url,
-    };
+    const env = runnerEnv({ github, gemini }, { event: 'workflow_dispatch' });
     const inputs = { 'case-id': caseId, commit: 'true', 'open-pr': 'true', 'github-token': token };
     const made = await runAction('batch-generate', {
       cwd: await checkout(remote),

@@ -1,14 +1,8 @@
 import { pathToFileURL } from 'node:url';
-import {
-  checkout,
-  makeLineupRemote,
-  OWNER,
-  REPO_NAME,
-  secretKey,
-  startAction,
-} from '../test/support/action-env.ts';
+import { checkout, makeLineupRemote, runnerEnv, secretKey, startAction } from '../test/support/action-env.ts';
 import { startFakeGemini } from '../test/support/fake-gemini.ts';
 import { startFakeGitHub } from '../test/support/fake-github.ts';
+import { median } from './median.ts';
 
 /**
  * How long a cancelled batch-generate takes, as a runner cancels it: the committed bundle against
@@ -39,12 +33,7 @@ export async function benchCancel(runs = 3): Promise<string[]> {
             'github-token': token,
             'gemini-api-key': secretKey(),
           },
-          env: {
-            GITHUB_API_URL: github.url,
-            GITHUB_REPOSITORY: `${OWNER}/${REPO_NAME}`,
-            GITHUB_REF: 'refs/heads/main',
-            GOOGLE_GEMINI_BASE_URL: gemini.url,
-          },
+          env: runnerEnv({ github, gemini }, { event: 'workflow_dispatch' }),
         });
         await child.waitForOutput(/PROGRESS: 2\/4/);
         await gemini.waitForRequests(before + 3);
@@ -63,7 +52,6 @@ export async function benchCancel(runs = 3): Promise<string[]> {
   } finally {
     await gemini.close();
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   return [
     `SIGINT -> what had answered is pushed: median ${median(pushed).toFixed(0)} ms over ${runs} runs (${pushed.map((x) => x.toFixed(0)).join(', ')} ms)`,
     `  = ${(median(pushed) / 5_000).toFixed(3)} of the 5 s the issue allows`,

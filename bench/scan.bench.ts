@@ -10,6 +10,7 @@ import type { Case, Manifest } from '../src/cases/schema.ts';
 import { DEFAULT_IMAGE_MODEL, imagePrice } from '../src/config/pricing.ts';
 import { buildPrompt } from '../src/prompts/index.ts';
 import { type ScanReport, scanAll } from '../src/scan/scan.ts';
+import { median } from './median.ts';
 
 /** The default image model's price at 1K (src/config/pricing.ts), as a real run pays it. */
 const PRICE = imagePrice(DEFAULT_IMAGE_MODEL) ?? 0;
@@ -244,14 +245,6 @@ async function round(root: string, name: string): Promise<Round> {
   const out = {} as Record<Mode, Ratio>;
   for (const mode of MODES) out[mode] = ratioOf(runs[mode], base);
   return { lines, ratios: out };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** The medians over the rounds: the figures the README quotes (the machine is shared and noisy). */
