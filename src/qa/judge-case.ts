@@ -7,8 +7,7 @@ import type { VisionVerdict } from '../cases/provenance.ts';
 import type { Config } from '../config/schema.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
 import { standaloneGate } from './gate.ts';
-import { createJudgeClient } from './judge-client.ts';
-import { visionPolicy } from './registry.ts';
+import { judgeClientFor, visionPolicy } from './registry.ts';
 import { VisionReview } from './vision-review.ts';
 
 export interface CaseVerdicts {
@@ -38,13 +37,7 @@ export async function judgeCaseImages(o: JudgeCaseOptions): Promise<CaseVerdicts
   if (policy === 'off' || policy === undefined) return { images: [], skipped: 'qa.vision is off' };
   if (!o.apiKey) return { images: [], skipped: 'offline (GEMINI_API_KEY is not set)' };
   const clock = o.clock ?? systemClock;
-  const client = createJudgeClient({
-    apiKey: o.apiKey,
-    model: o.config.qa.model,
-    apiVersion: o.config.apiVersion,
-    baseUrl: o.config.apiBaseUrl,
-    timeoutMs: o.config.qa.timeout,
-  });
+  const client = judgeClientFor(o.config, o.apiKey);
   const review = new VisionReview({ root: o.root, config: o.config, client, policy: 'flag', clock });
   const gate = standaloneGate(o.config, clock, () => undefined);
   const data = await readCase(o.root, o.caseId);

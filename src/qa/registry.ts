@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.ts';
 import type { ImageProvider } from '../providers/types.ts';
 import type { Clock } from '../util/clock.ts';
-import { createJudgeClient } from './judge-client.ts';
+import { createJudgeClient, type JudgeClient } from './judge-client.ts';
 import { VisionReview } from './vision-review.ts';
 
 export type VisionFactory = (root: string, clock: Clock) => VisionReview;
@@ -18,17 +18,22 @@ export function visionPolicy(config: Config, apiKey: string | undefined): Config
   return config.qa.vision ?? (apiKey ? 'flag' : 'off');
 }
 
-/** Builds the judge for a gemini provider when the policy asks for one; placeholders are never judged. */
-export function attachVision(provider: ImageProvider, config: Config, apiKey: string | undefined): void {
-  const policy = visionPolicy(config, apiKey);
-  if (provider.name !== 'gemini' || !apiKey || policy === 'off' || policy === undefined) return;
-  const client = createJudgeClient({
+/** The judge client the configuration names (`qa.model`, `qa.timeout`, the API's version and base URL). */
+export function judgeClientFor(config: Config, apiKey: string): JudgeClient {
+  return createJudgeClient({
     apiKey,
     model: config.qa.model,
     apiVersion: config.apiVersion,
     baseUrl: config.apiBaseUrl,
     timeoutMs: config.qa.timeout,
   });
+}
+
+/** Builds the judge for a gemini provider when the policy asks for one; placeholders are never judged. */
+export function attachVision(provider: ImageProvider, config: Config, apiKey: string | undefined): void {
+  const policy = visionPolicy(config, apiKey);
+  if (provider.name !== 'gemini' || !apiKey || policy === 'off' || policy === undefined) return;
+  const client = judgeClientFor(config, apiKey);
   factories.set(provider, (root, clock) => new VisionReview({ root, config, client, policy, clock }));
 }
 
