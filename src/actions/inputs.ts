@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { z } from 'zod';
 import { InputError, InputErrors } from '../errors.ts';
+import type { RunFace } from '../run/prepare-run.ts';
 import { errorMessage } from '../util/error-message.ts';
 import { scrub } from '../util/scrub.ts';
 
@@ -139,4 +140,19 @@ export async function runFace(
   } catch (error) {
     core.setFailed(failureMessage(error, secrets));
   }
+}
+
+/**
+ * How an action runs a batch (prepareRun's face): never a silent placeholder (without a key this
+ * throws unless `provider: placeholder` was asked for), warnings as annotations, options spelt as
+ * inputs.
+ */
+export function actionFace(apiKey: string | undefined): RunFace {
+  return {
+    apiKey,
+    allowFallback: false,
+    warn: (message) => core.warning(message),
+    flag: (name) => name,
+    keyName: 'gemini-api-key',
+  };
 }

@@ -18,21 +18,14 @@ import { type ChosenRun, type PreparedRun, prepareRun } from '../../run/prepare-
 import { Branches, pullRequestBase } from '../branches.ts';
 import type { Shutdown } from '../cancel.ts';
 import { casesOfBatch, logEvents, progressPath } from '../gallery-images.ts';
-import { repository, workspace } from '../inputs.ts';
+import { actionFace, repository, workspace } from '../inputs.ts';
 import { BranchPublisher, type FinishedBatch, publishBatch, setOutputs } from '../publish.ts';
 import type { Inputs } from './inputs.ts';
 import { LiveBatch } from './live-batch.ts';
 
 /** The run's set-up (config, provider, Batch API client) as the action does it. */
 export function prepare(root: string, i: Inputs): Promise<PreparedRun> {
-  // Never a silent placeholder in CI: without a key this throws unless provider: placeholder was asked for.
-  return prepareRun(root, i, {
-    apiKey: i.apiKey,
-    allowFallback: false,
-    warn: (message) => core.warning(message),
-    flag: (name) => name,
-    keyName: 'gemini-api-key',
-  });
+  return prepareRun(root, i, actionFace(i.apiKey));
 }
 
 /** What the cases of a group share; `planOnly` stops a case after its collection and plan. */

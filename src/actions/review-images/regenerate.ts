@@ -8,6 +8,7 @@ import { annotateFailures } from '../../github/summary.ts';
 import { prepareRun } from '../../run/prepare-run.ts';
 import type { Shutdown } from '../cancel.ts';
 import { logEvents, progressPath } from '../gallery-images.ts';
+import { actionFace } from '../inputs.ts';
 import { exitStatus, pushToPullRequest, refreshPullRequest } from '../publish.ts';
 import { type Ctx, reply, stillOpen } from './pull-request.ts';
 
@@ -67,13 +68,7 @@ async function runRegeneration(
   settings: RegenerateSettings,
   images: PlannedImage[],
 ): Promise<BatchSummary | undefined> {
-  const setup = await prepareRun(ctx.root, settings, {
-    apiKey: settings.apiKey,
-    allowFallback: false,
-    warn: (message) => core.warning(message),
-    flag: (name) => name,
-    keyName: 'gemini-api-key',
-  });
+  const setup = await prepareRun(ctx.root, settings, actionFace(settings.apiKey));
   const run = await setup.choose({ scanAll: true, fix: true, found: images, force: true });
   let grouped = false;
   const result = await run
