@@ -1,7 +1,12 @@
 import type { VisionVerdict } from '../cases/provenance.ts';
 import { ExitCode } from '../errors.ts';
 import { decide } from '../pacing/retry-policy.ts';
-import type { GeneratedImage, GenerationFailure, GenerationResult } from '../providers/types.ts';
+import type {
+  GeneratedImage,
+  GenerationFailure,
+  GenerationResult,
+  ImageRequest,
+} from '../providers/types.ts';
 import { summary as verdictSummary } from '../qa/vision-review.ts';
 import { emptyJudgeTally, requestedProvenance, tallyActual, tallyVerdict } from './cost-tally.ts';
 import type { PlanItem } from './plan.ts';
@@ -44,6 +49,18 @@ export async function attemptImage(run: SyncRun, item: PlanItem): Promise<void> 
   }
 }
 
+/** The provider's request for the image, with the case's style sheet when it has one. */
+function imageRequest(item: PlanItem, prompt = item.prompt): ImageRequest {
+  return {
+    kind: item.type,
+    caseId: item.caseId,
+    imageId: item.imageId,
+    prompt,
+    aspectRatio: item.aspectRatio,
+    ...(item.style ? { references: [item.style] } : {}),
+  };
+}
+
 /** One request for the image; undefined when none may start or it was abandoned at shutdown. */
 async function requestOnce(
   run: SyncRun,
@@ -56,12 +73,7 @@ async function requestOnce(
   run.session.events.imageStart?.(item, tries.requests);
   const abandon = run.options.abandon;
   const result = await run.provider.generate({
-    kind: item.type,
-    caseId: item.caseId,
-    imageId: item.imageId,
-    prompt: item.prompt,
-    aspectRatio: item.aspectRatio,
-    ...(item.style ? { references: [item.style] } : {}),
+    ...imageRequest(item),
     // Not the Ctrl-C signal: an image the server is already making is paid for, so it is
     // waited for (up to the request timeout) unless the run is abandoned.
     ...(abandon ? { signal: abandon } : {}),
@@ -217,14 +229,7 @@ async function repair(
   tries.requests += 1;
   const judge = run.progress.judge;
   run.progress.judge = { ...emptyJudgeTally(), ...judge, repairs: (judge?.repairs ?? 0) + 1 };
-  const again = await run.provider.generate({
-    kind: item.type,
-    caseId: item.caseId,
-    imageId: item.imageId,
-    prompt: `${item.prompt}\n${notes}`,
-    aspectRatio: item.aspectRatio,
-    ...(item.style ? { references: [item.style] } : {}),
-  });
+  const again = await run.provider.generate(imageRequest(item, `${item.prompt}\n${notes}`));
   run.endRequest();
   if (!again.ok) return undefined;
   run.progress.costUsd += again.costUsd;
