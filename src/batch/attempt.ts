@@ -231,6 +231,8 @@ async function repair(
   run.progress.judge = { ...emptyJudgeTally(), ...judge, repairs: (judge?.repairs ?? 0) + 1 };
   const again = await run.provider.generate(imageRequest(item, `${item.prompt}\n${notes}`));
   run.endRequest();
+  // Its slot's outcome, as for every request; a repair is its image's own retry (see observe).
+  run.limiter.observe(slot, again, true);
   if (!again.ok) return undefined;
   run.progress.costUsd += again.costUsd;
   tallyActual(run.progress, again, 'sync');
