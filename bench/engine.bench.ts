@@ -59,18 +59,20 @@ export class SpedUpClock implements Clock {
   }
 }
 
-function benchConfig(over: ConfigInput): Config {
+/** The benches' configuration: `over`, a request timeout far above any bench latency, a cost cap. */
+export function benchConfig(over: ConfigInput = {}, maxCost = 100): Config {
   return configSchema.parse({
     ...over,
     // Real ms (the provider's AbortSignal.timeout): far above any bench latency.
     timing: { requestTimeout: 60_000, ...over.timing },
-    cost: { maxCost: 100 },
+    cost: { maxCost },
   });
 }
 
-function geminiAt(fake: FakeGemini, config: Config): ImageProvider {
+/** The real Gemini provider of the default model, talking to `fake`. */
+export function geminiAt(fake: FakeGemini, config: Config, apiKey = KEY): ImageProvider {
   return createGeminiProvider({
-    apiKey: KEY,
+    apiKey,
     model: MODEL,
     apiVersion: config.apiVersion,
     baseUrl: fake.url,

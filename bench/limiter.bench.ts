@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BatchSummary, PlannedImage } from '../src/batch/types.ts';
 import { DEFAULT_IMAGE_MODEL, imagePrice } from '../src/config/pricing.ts';
-import { type Config, type ConfigInput, configSchema } from '../src/config/schema.ts';
-import { createGeminiProvider } from '../src/providers/gemini.ts';
+import type { ConfigInput } from '../src/config/schema.ts';
 import { planBatch, runBatch } from '../src/run/run-batch.ts';
 import type { Clock } from '../src/util/clock.ts';
 import {
@@ -14,10 +13,10 @@ import {
   type TimedReply,
 } from '../test/support/fake-gemini.ts';
 import { makeTempRoot } from '../test/support/temp-root.ts';
-import { SpedUpClock } from './engine.bench.ts';
+import { benchConfig, geminiAt, SpedUpClock } from './engine.bench.ts';
 
 /** The default image model's price at 1K (src/config/pricing.ts), as a real run pays it. */
-const PRICE = imagePrice(DEFAULT_IMAGE_MODEL) ?? 0;
+const _PRICE = imagePrice(DEFAULT_IMAGE_MODEL) ?? 0;
 
 /*
  * The limiter's and the breaker's figures (issue "a limiter that recovers", "a breaker for
@@ -35,17 +34,11 @@ const PRICE = imagePrice(DEFAULT_IMAGE_MODEL) ?? 0;
 
 const SPEED = 30;
 const KEY = 'bench-key-0123456789';
-const MODEL = DEFAULT_IMAGE_MODEL;
+const _MODEL = DEFAULT_IMAGE_MODEL;
 const MINUTE = 60_000;
 
-function benchConfig(over: ConfigInput = {}): Config {
-  return configSchema.parse({
-    ...over,
-    // Real ms (the provider's AbortSignal.timeout), far above any bench latency.
-    timing: { requestTimeout: 60_000, ...over.timing },
-    cost: { maxCost: 1000 },
-  });
-}
+/** A cost cap no bench run reaches. */
+const MAX_COST = 1000;
 
 /** A temp root with `n` images: copies of a sample case (3 suspects and a scene each). */
 async function rootWith(n: number): Promise<{ root: string; images: PlannedImage[] }> {
@@ -80,15 +73,8 @@ async function engine(
 ): Promise<Run> {
   const { root, images } = await rootWith(n);
   try {
-    const config = benchConfig(over);
-    const provider = createGeminiProvider({
-      apiKey,
-      model: MODEL,
-      apiVersion: config.apiVersion,
-      baseUrl: fake.url,
-      timeoutMs: config.timing.requestTimeout,
-      costPerImage: PRICE,
-    });
+    const config = benchConfig(over, MAX_COST);
+    const provider = geminiAt(fake, config, apiKey);
     const startMs = clock.now();
     const summary = await runBatch({
       root,
@@ -275,15 +261,8 @@ export async function benchLimiter(): Promise<string[]> {
     const { root, images } = await rootWith(4);
     const fake = await startFakeGemini();
     try {
-      const config = benchConfig();
-      const provider = createGeminiProvider({
-        apiKey: KEY,
-        model: MODEL,
-        apiVersion: config.apiVersion,
-        baseUrl: fake.url,
-        timeoutMs: 60_000,
-        costPerImage: PRICE,
-      });
+      const config = benchConfig({}, MAX_COST);
+      const provider = geminiAt(fake, config);
       const plan = await planBatch({
         root,
         config,
