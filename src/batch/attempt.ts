@@ -1,4 +1,3 @@
-import type { VisionVerdict } from '../cases/provenance.ts';
 import { ExitCode } from '../errors.ts';
 import { decide } from '../pacing/retry-policy.ts';
 import type {
@@ -7,8 +6,7 @@ import type {
   GenerationResult,
   ImageRequest,
 } from '../providers/types.ts';
-import { summary as verdictSummary } from '../qa/vision-review.ts';
-import { emptyJudgeTally, requestedProvenance, tallyActual, tallyVerdict } from './cost-tally.ts';
+import { emptyJudgeTally, requestedProvenance, tallyActual } from './cost-tally.ts';
 import type { PlanItem } from './plan.ts';
 import { saveImage } from './save-image.ts';
 import type { SyncRun } from './sync-run.ts';
@@ -129,7 +127,7 @@ async function keep(
           log: (message) => s.say('QA', `${s.label(item)}: ${message}`),
         })
       : undefined;
-  if (reviewed) reportVerdict(run, item, reviewed.verdict);
+  if (reviewed) run.session.reportVerdict(item, reviewed.verdict);
   const saved = await saveImage(s.options.root, item.caseId, item.imageId, reviewed?.image ?? image, {
     batchId: s.batchId,
     promptHash: item.promptHash,
@@ -239,12 +237,4 @@ async function repair(
   const check = run.options.check;
   const quality = check ? await check(item, again.bytes) : [];
   return quality.length ? undefined : again;
-}
-
-function reportVerdict(run: SyncRun, item: PlanItem, verdict: VisionVerdict): void {
-  const s = run.session;
-  tallyVerdict(run.progress, verdict);
-  if (verdict.status === 'fail')
-    s.say('QA', `${s.label(item)} flagged by vision QA: ${verdictSummary(verdict)}`);
-  else if (verdict.status === 'not-judged') s.say('QA', `${s.label(item)} not judged: ${verdict.reason}`);
 }

@@ -1,10 +1,12 @@
+import type { VisionVerdict } from '../cases/provenance.ts';
 import type { Config } from '../config/schema.ts';
 import type { StopExitCode } from '../errors.ts';
 import type { ImageProvider } from '../providers/types.ts';
+import { summary as verdictSummary } from '../qa/vision-review.ts';
 import { type Clock, systemClock } from '../util/clock.ts';
 import { roundTo, roundUsd } from '../util/money.ts';
 import { BatchLog, logFile } from './batch-log.ts';
-import { extraMetrics } from './cost-tally.ts';
+import { extraMetrics, tallyVerdict } from './cost-tally.ts';
 import { recommendations, writeErrorReport } from './error-report.ts';
 import type { BatchEvents } from './events.ts';
 import type { PlanItem } from './plan.ts';
@@ -109,6 +111,16 @@ export class Session {
 
   label(image: PlannedImage): string {
     return this.multiCase ? imageKey(image) : (image.suspectId ?? 'scene');
+  }
+
+  /** A vision verdict, counted in the progress file and, when the image was flagged or not judged, said in the log. */
+  reportVerdict(item: PlannedImage, verdict: VisionVerdict): void {
+    tallyVerdict(this.progress, verdict);
+    if (verdict.status === 'fail') {
+      this.say('QA', `${this.label(item)} flagged by vision QA: ${verdictSummary(verdict)}`);
+    } else if (verdict.status === 'not-judged') {
+      this.say('QA', `${this.label(item)} not judged: ${verdict.reason}`);
+    }
   }
 
   /** Writes the progress file; writes are chained so a slower one never lands after a newer one. */

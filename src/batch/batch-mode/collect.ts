@@ -9,8 +9,7 @@ import {
 } from '../../providers/gemini-batch.ts';
 import type { GeneratedImage } from '../../providers/types.ts';
 import { standaloneGate } from '../../qa/gate.ts';
-import { summary } from '../../qa/vision-review.ts';
-import { requestedProvenance, tallyActual, tallyJudgeCall, tallyVerdict } from '../cost-tally.ts';
+import { requestedProvenance, tallyActual, tallyJudgeCall } from '../cost-tally.ts';
 import type { PlanItem } from '../plan.ts';
 import type { BatchJobRecord } from '../progress.ts';
 import { imageKey, type Progress, progressDir, readProgress } from '../progress.ts';
@@ -183,13 +182,7 @@ async function judgeBatchResult(s: BatchSession, item: PlanItem, image: Generate
     s.options.signal,
   );
   const reviewed = await vision.review(item, image, { gate: s.judgeGate });
-  tallyVerdict(s.progress, reviewed.verdict);
-  if (reviewed.verdict.status !== 'pass') {
-    s.say(
-      'QA',
-      `${s.label(item)} ${reviewed.verdict.status === 'fail' ? 'flagged by vision QA' : 'not judged'}: ${reviewed.verdict.reason ?? summary(reviewed.verdict)}`,
-    );
-  }
+  s.reportVerdict(item, reviewed.verdict);
   return reviewed;
 }
 
