@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as core from '@actions/core';
 import { collectSubmitted, finishedJobsOnce, isCollectable } from '../../batch/batch-mode/index.ts';
 import type { PlanItem, PlanSource } from '../../batch/plan.ts';
-import { BATCH_ID_PATTERN, readProgress } from '../../batch/progress.ts';
+import { BATCH_ID_PATTERN, type Progress, readProgress } from '../../batch/progress.ts';
 import type { LimiterShare } from '../../batch/sync-run.ts';
 import { readBatchFile } from '../../cases/batch-file.ts';
 import { assertCaseId } from '../../cases/ids.ts';
@@ -17,7 +17,7 @@ import { createQualityCheck } from '../../quality/index.ts';
 import { type ChosenRun, type PreparedRun, prepareRun } from '../../run/prepare-run.ts';
 import { Branches, pullRequestBase } from '../branches.ts';
 import type { Shutdown } from '../cancel.ts';
-import { casesOfBatch, logEvents, progressPath } from '../gallery-images.ts';
+import { casesOfBatch, casesOfProgress, logEvents, progressPath } from '../gallery-images.ts';
 import { actionFace, repository, workspace } from '../inputs.ts';
 import { BranchPublisher, type FinishedBatch, publishBatch, setOutputs } from '../publish.ts';
 import type { Inputs } from './inputs.ts';
@@ -107,9 +107,9 @@ async function collectEarlier(
   // A batch over several cases lives on images/<batch-id>: continue from that branch before the
   // collected images are written, so they land on top of what it already holds.
   if (i.commit) {
-    for (const batchId of await collectableBatches(root)) {
-      const batchCases = await casesOfBatch(root, batchId);
-      await branches.settle(branchOfBatch(batchId, batchCases), batchCases, true);
+    for (const progress of await collectableBatches(root)) {
+      const batchCases = casesOfProgress(progress);
+      await branches.settle(branchOfBatch(progress.batchId, batchCases), batchCases, true);
     }
   }
   const collected = await collectSubmitted(root, {
@@ -279,7 +279,7 @@ async function publisherFor(
 }
 
 /** Batch-mode batches in the working tree that are waiting to be collected. */
-async function collectableBatches(root: string): Promise<string[]> {
+async function collectableBatches(root: string): Promise<Progress[]> {
   let names: string[];
   try {
     names = (await readdir(join(root, 'reports', 'progress'))).filter(
@@ -288,11 +288,11 @@ async function collectableBatches(root: string): Promise<string[]> {
   } catch {
     return [];
   }
-  const out: string[] = [];
+  const out: Progress[] = [];
   for (const name of names.sort()) {
     try {
       const progress = await readProgress(root, name.slice(0, -'.json'.length));
-      if (isCollectable(progress)) out.push(progress.batchId);
+      if (isCollectable(progress)) out.push(progress);
     } catch {
       // collectSubmitted reports a broken file itself.
     }
