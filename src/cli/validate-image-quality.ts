@@ -1,4 +1,5 @@
 import { assertCaseId } from '../cases/ids.ts';
+import type { VisionVerdict } from '../cases/provenance.ts';
 import { loadConfig } from '../config/load-config.ts';
 import type { Config } from '../config/schema.ts';
 import { ExitCode, InputError } from '../errors.ts';
@@ -58,24 +59,18 @@ export async function validateImageQuality(
   return code;
 }
 
+/** One row of the vision table: the verdict's status, score, and its reason or issues. */
+function verdictRow(label: string, verdict: VisionVerdict): string[] {
+  const issues = verdict.issues.map((i) => `${i.check}: ${i.detail}`).join('; ');
+  return [label, verdict.status, verdict.score?.toFixed(2) ?? '-', verdict.reason ?? (issues || '-')];
+}
+
 function printVision(vision: CaseVerdicts, output: Output): void {
   if (vision.skipped) {
     output.out(`Vision QA skipped: ${vision.skipped}.`);
     return;
   }
-  const rows = vision.images.map(({ imageId, verdict }) => [
-    imageId,
-    verdict.status,
-    verdict.score === undefined ? '-' : verdict.score.toFixed(2),
-    verdict.reason ?? (verdict.issues.map((i) => `${i.check}: ${i.detail}`).join('; ') || '-'),
-  ]);
-  if (vision.lineup) {
-    rows.push([
-      'lineup',
-      vision.lineup.status,
-      vision.lineup.score === undefined ? '-' : vision.lineup.score.toFixed(2),
-      vision.lineup.reason ?? (vision.lineup.issues.map((i) => `${i.check}: ${i.detail}`).join('; ') || '-'),
-    ]);
-  }
+  const rows = vision.images.map(({ imageId, verdict }) => verdictRow(imageId, verdict));
+  if (vision.lineup) rows.push(verdictRow('lineup', vision.lineup));
   output.out(formatTable(['image', 'vision', 'score', 'issues'], rows));
 }
