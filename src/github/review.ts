@@ -156,6 +156,7 @@ export function markChangesRequested(
   return { ...manifest, images };
 }
 
+/** Who may steer lineup; the review workflow's gate job applies the same rule in shell (image-review.yml). */
 const WRITERS = new Set(['admin', 'maintain', 'write']);
 
 /**
